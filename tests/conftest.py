@@ -1,0 +1,35 @@
+"""Test session set-up: quiet TensorFlow and two logical CPU devices.
+
+Two logical CPUs let the tests run a real `tf.distribute.MirroredStrategy`
+with two replicas on a machine without accelerators. The split has to happen
+before TensorFlow touches its devices, so it is done here, at import.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    _cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+)
+
+import keras  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy_and_seed():
+    """Every test starts from the float32 policy and a fixed seed."""
+    keras.mixed_precision.set_global_policy("float32")
+    keras.utils.set_random_seed(1234)
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture
+def two_replica_strategy():
+    """A real MirroredStrategy over the two logical CPU devices."""
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

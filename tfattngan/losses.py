@@ -1,0 +1,269 @@
+"""Adversarial losses and discriminator penalties, as plain functions.
+
+Each loss takes discriminator logits (1-D `[B]`, `[B, 1]` or patch logits
+`[B, ...]`) and returns the mean over all of them, a float32 scalar. The
+penalties take the discriminator itself (any callable from images to logits;
+wrap a class-conditional one as `lambda x: discriminator([x, labels])`) and
+differentiate it with respect to its input. They call a Keras model or
+layer with `training=True` and any other callable as it is; a trainer using spectral
+normalisation calls them inside
+`SpectralNormalization.power_iteration_paused()`.
+
+Example:
+
+>>> import numpy as np
+>>> real, fake = np.array([2.0, 0.5]), np.array([-1.0, 0.0])
+>>> round(float(hinge_discriminator_loss(real, fake)), 4)
+0.75
+>>> round(float(hinge_generator_loss(fake)), 4)
+0.5
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+
+def _logits(logits):
+    return ops.cast(ops.convert_to_tensor(logits), "float32")
+
+
+def non_saturating_generator_loss(fake_logits):
+    """Non-saturating generator loss: `mean(softplus(-D(G(z))))`.
+
+    Equals the binary cross-entropy of fake logits against the label 1
+    (Goodfellow et al. 2014, the "-log D" trick; the DCGAN loss).
+
+    Example:
+
+    >>> round(float(non_saturating_generator_loss([0.0])), 4)
+    0.6931
+    """
+    return ops.mean(ops.softplus(-_logits(fake_logits)))
+
+
+def non_saturating_discriminator_loss(real_logits, fake_logits):
+    """Discriminator BCE: `mean(softplus(-D(x))) + mean(softplus(D(G(z))))`.
+
+    Example:
+
+    >>> round(float(non_saturating_discriminator_loss([0.0], [0.0])), 4)
+    1.3863
+    """
+    return ops.mean(ops.softplus(-_logits(real_logits))) + ops.mean(
+        ops.softplus(_logits(fake_logits))
+    )
+
+
+def minimax_generator_loss(fake_logits):
+    """Minimax (saturating) generator loss: `-mean(softplus(D(G(z))))`.
+
+    The negative of the discriminator's BCE on fakes, i.e. minimising
+    `log(1 - sigmoid(D(G(z))))` (Goodfellow et al. 2014).
+
+    Example:
+
+    >>> round(float(minimax_generator_loss([0.0])), 4)
+    -0.6931
+    """
+    return -ops.mean(ops.softplus(_logits(fake_logits)))
+
+
+def minimax_discriminator_loss(real_logits, fake_logits):
+    """Minimax discriminator loss, the same BCE as the non-saturating one.
+
+    Example:
+
+    >>> round(float(minimax_discriminator_loss([0.0], [0.0])), 4)
+    1.3863
+    """
+    return non_saturating_discriminator_loss(real_logits, fake_logits)
+
+
+def hinge_generator_loss(fake_logits):
+    """Hinge generator loss: `-mean(D(G(z)))` (Lim & Ye 2017; SAGAN).
+
+    Example:
+
+    >>> float(hinge_generator_loss([1.0, 3.0]))
+    -2.0
+    """
+    return -ops.mean(_logits(fake_logits))
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge discriminator loss: `mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))`.
+
+    Example:
+
+    >>> float(hinge_discriminator_loss([0.0], [0.0]))
+    2.0
+    """
+    return ops.mean(ops.relu(1.0 - _logits(real_logits))) + ops.mean(
+        ops.relu(1.0 + _logits(fake_logits))
+    )
+
+
+def wasserstein_generator_loss(fake_logits):
+    """Wasserstein generator loss: `-mean(D(G(z)))` (Arjovsky et al. 2017).
+
+    Example:
+
+    >>> float(wasserstein_generator_loss([1.0, 3.0]))
+    -2.0
+    """
+    return -ops.mean(_logits(fake_logits))
+
+
+def wasserstein_discriminator_loss(real_logits, fake_logits):
+    """Wasserstein critic loss: `mean(D(G(z))) - mean(D(x))`.
+
+    Example:
+
+    >>> float(wasserstein_discriminator_loss([3.0], [1.0]))
+    -2.0
+    """
+    return ops.mean(_logits(fake_logits)) - ops.mean(_logits(real_logits))
+
+
+def _input_gradients(discriminator, points):
+    """Per-sample gradients of the summed logits with respect to `points`."""
+    points = tf.convert_to_tensor(points)
+    with tf.GradientTape() as tape:
+        tape.watch(points)
+        logits = _call_discriminator(discriminator, points)
+        total = tf.reduce_sum(tf.cast(logits, tf.float32))
+    gradients = tf.cast(tape.gradient(total, points), tf.float32)
+    return tf.reshape(gradients, (tf.shape(gradients)[0], -1))
+
+
+def _call_discriminator(discriminator, inputs):
+    if isinstance(discriminator, keras.layers.Layer):
+        return discriminator(inputs, training=True)
+    return discriminator(inputs)
+
+
+def _squared_norms(gradients):
+    return tf.reduce_sum(tf.square(gradients), axis=-1)
+
+
+def gradient_penalty(discriminator, real, fake, weight=10.0):
+    """WGAN-GP penalty: `weight * mean((|grad D(x_hat)|_2 - 1)^2)`.
+
+    `x_hat = e * real + (1 - e) * fake` with one `e ~ U[0, 1]` per sample
+    (Gulrajani et al. 2017). The gradient is differentiable, so adding the
+    penalty to the critic loss trains it (double backpropagation).
+
+    Args:
+        discriminator: callable from images to logits.
+        real: `[B, ...]` real images.
+        fake: `[B, ...]` generated images.
+        weight: float, the penalty coefficient lambda. Defaults to `10.0`.
+
+    Returns:
+        float32 scalar.
+
+    Example:
+
+    >>> import numpy as np
+    >>> critic = lambda x: 3.0 * x[:, 0]          # gradient norm 3 everywhere
+    >>> x = np.zeros((4, 2), "float32")
+    >>> float(gradient_penalty(critic, x, x + 1))
+    40.0
+    """
+    real = tf.convert_to_tensor(real)
+    fake = tf.cast(tf.convert_to_tensor(fake), real.dtype)
+    mix_shape = [tf.shape(real)[0]] + [1] * (len(real.shape) - 1)
+    mix = tf.random.uniform(mix_shape, dtype=real.dtype)
+    interpolates = mix * real + (1.0 - mix) * fake
+    norms = tf.sqrt(_squared_norms(_input_gradients(discriminator, interpolates)) + 1e-12)
+    return weight * tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def wgan_div_penalty(discriminator, real, fake, k=2.0, p=6.0):
+    """Wasserstein-divergence penalty: `k/2 * mean(|grad D(real)|^p + |grad D(fake)|^p)`.
+
+    Wu et al. 2018 (WGAN-div) add `k * E[|grad D(x_hat)|_2^p]` to the critic
+    loss, with `k = 2`, `p = 6` as their recommended values. The gradient is
+    taken at the real points and at the generated points themselves (not at
+    interpolates), each weighing `k / 2`, as in the widely used PyTorch-GAN
+    implementation of WGAN-div. For a critic whose input gradient
+    has the same norm `n` everywhere this is `k * n^p`.
+
+    Args:
+        discriminator: callable from images to logits.
+        real: `[B, ...]` real images.
+        fake: `[B, ...]` generated images.
+        k: float, the penalty coefficient. Defaults to `2.0`.
+        p: float, the power of the gradient norm. Defaults to `6.0`.
+
+    Returns:
+        float32 scalar.
+
+    Example:
+
+    >>> import numpy as np
+    >>> critic = lambda x: 0.5 * x[:, 0] - 0.5 * x[:, 1]    # |grad| = 2 ** -0.5
+    >>> x = np.zeros((4, 2), "float32")
+    >>> round(float(wgan_div_penalty(critic, x, x + 1)), 6)
+    0.25
+
+    Reference:
+        Wu, Huang, Thoma, Acharya, Van Gool. Wasserstein Divergence for GANs.
+        ECCV 2018.
+    """
+    real = tf.convert_to_tensor(real)
+    fake = tf.cast(tf.convert_to_tensor(fake), real.dtype)
+    real_norms = _squared_norms(_input_gradients(discriminator, real)) ** (p / 2.0)
+    fake_norms = _squared_norms(_input_gradients(discriminator, fake)) ** (p / 2.0)
+    return k / 2.0 * tf.reduce_mean(real_norms + fake_norms)
+
+
+def r1_penalty(discriminator, real, weight=10.0):
+    """R1 penalty: `weight / 2 * mean(|grad D(real)|_2^2)` (Mescheder et al. 2018).
+
+    Args:
+        discriminator: callable from images to logits.
+        real: `[B, ...]` real images.
+        weight: float, the coefficient gamma. Defaults to `10.0`.
+
+    Returns:
+        float32 scalar.
+
+    Example:
+
+    >>> import numpy as np
+    >>> critic = lambda x: 3.0 * x[:, 0]
+    >>> float(r1_penalty(critic, np.zeros((4, 2), "float32"), weight=2.0))
+    9.0
+    """
+    return weight / 2.0 * tf.reduce_mean(_squared_norms(_input_gradients(discriminator, real)))
+
+
+@keras.saving.register_keras_serializable(package="tfattngan")
+class WeightClip(keras.constraints.Constraint):
+    """Clips every weight to `[-clip_value, clip_value]` after each update.
+
+    The Lipschitz constraint of the original WGAN critic (Arjovsky et al.
+    2017): pass it as `kernel_constraint` (and `bias_constraint`).
+
+    Args:
+        clip_value: float, the clipping bound. Defaults to `0.01`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> WeightClip(0.01)(np.array([-1.0, 0.005, 2.0])).numpy().tolist()
+    [-0.01, 0.005, 0.01]
+    """
+
+    def __init__(self, clip_value=0.01):
+        if not clip_value > 0:
+            raise ValueError(f"clip_value must be positive, got {clip_value!r}.")
+        self.clip_value = float(clip_value)
+
+    def __call__(self, weights):
+        return ops.clip(weights, -self.clip_value, self.clip_value)
+
+    def get_config(self):
+        return {"clip_value": self.clip_value}
