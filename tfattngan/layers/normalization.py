@@ -64,6 +64,8 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         momentum: float, momentum of the moving statistics. Defaults to
             `0.9` (decay 0.9 of the official SAGAN code).
         epsilon: float, added to the variance. Defaults to `1e-5`.
+        synchronized: bool, take the batch statistics over all replicas of a
+            distribution strategy. Defaults to `False`.
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -86,16 +88,18 @@ class ConditionalBatchNormalization(keras.layers.Layer):
         et al. 2018 (SAGAN) and Brock et al. 2019 (BigGAN).
     """
 
-    def __init__(self, num_classes, momentum=0.9, epsilon=1e-5, **kwargs):
+    def __init__(self, num_classes, momentum=0.9, epsilon=1e-5, synchronized=False, **kwargs):
         super().__init__(**kwargs)
         if int(num_classes) < 1:
             raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
         self.num_classes = int(num_classes)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
+        self.synchronized = bool(synchronized)
         self.batch_norm = keras.layers.BatchNormalization(
             momentum=self.momentum,
             epsilon=self.epsilon,
+            synchronized=self.synchronized,
             center=False,
             scale=False,
             dtype=self.dtype_policy,
@@ -136,6 +140,11 @@ class ConditionalBatchNormalization(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"num_classes": self.num_classes, "momentum": self.momentum, "epsilon": self.epsilon}
+            {
+                "num_classes": self.num_classes,
+                "momentum": self.momentum,
+                "epsilon": self.epsilon,
+                "synchronized": self.synchronized,
+            }
         )
         return config

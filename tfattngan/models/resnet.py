@@ -1,0 +1,187 @@
+"""ResNet generators and discriminators of SAGAN (and SNGAN/BigGAN).
+
+The residual architecture of SAGAN's official code, as made standard by
+BigGAN-PyTorch: generator blocks are BN -> ReLU -> 2x nearest upsampling ->
+3x3 conv -> BN -> ReLU -> 3x3 conv, with an upsampled 1x1-conv shortcut;
+discriminator blocks are (ReLU ->) 3x3 conv -> ReLU -> 3x3 conv -> 2x2
+average pooling, with a 1x1-conv shortcut. Spectral normalisation is on
+every layer of both networks. Class-conditional models use conditional
+batch normalisation in the generator and a projection discriminator
+(Miyato & Koyama 2018): `logit = dense(h) + <embed(y), h>` over the
+globally sum-pooled features `h`.
+
+Channel multipliers per block (times `filters`) follow BigGAN-PyTorch's
+architectures for 32, 64 and 128 pixels.
+"""
+
+import keras
+
+from tfattngan.layers import ConditionalBatchNormalization
+from tfattngan.models.common import GeneratorModels
+from tfattngan.models.common import self_attention
+from tfattngan.models.common import spectral
+
+# image size -> (input multipliers, output multipliers) of the generator blocks
+_GENERATOR_WIDTHS = {
+    32: ((4, 4, 4), (4, 4, 4)),
+    64: ((16, 16, 8, 4), (16, 8, 4, 2)),
+    128: ((16, 16, 8, 4, 2), (16, 8, 4, 2, 1)),
+}
+# image size -> (output multipliers, downsample flags) of the discriminator blocks
+_DISCRIMINATOR_WIDTHS = {
+    32: ((4, 4, 4, 4), (True, True, False, False)),
+    64: ((1, 2, 4, 8, 16), (True, True, True, True, False)),
+    128: ((1, 2, 4, 8, 16, 16), (True, True, True, True, True, False)),
+}
+
+
+def _check(image_size, attention_sizes, sizes):
+    if image_size not in _GENERATOR_WIDTHS:
+        raise ValueError(f"ResNet models come in {sorted(_GENERATOR_WIDTHS)} pixels, got {image_size}.")
+    bad = [size for size in attention_sizes if size not in sizes]
+    if bad:
+        raise ValueError(f"attention sizes {bad} are not block outputs; choose from {sorted(set(sizes))}.")
+
+
+def _batch_norm(x, labels, num_classes, name):
+    if num_classes:
+        return ConditionalBatchNormalization(num_classes, synchronized=True, name=name)(x, labels)
+    return keras.layers.BatchNormalization(synchronized=True, momentum=0.9, epsilon=1e-5, name=name)(x)
+
+
+def _conv(filters, size, name):
+    return spectral(keras.layers.Conv2D(filters, size, padding="same", name=name), True)
+
+
+def _generator_block(x, labels, num_classes, out_channels, name):
+    h = _batch_norm(x, labels, num_classes, f"{name}_bn1")
+    h = keras.layers.ReLU()(h)
+    h = keras.layers.UpSampling2D(2, name=f"{name}_up")(h)
+    h = _conv(out_channels, 3, f"{name}_conv1")(h)
+    h = _batch_norm(h, labels, num_classes, f"{name}_bn2")
+    h = keras.layers.ReLU()(h)
+    h = _conv(out_channels, 3, f"{name}_conv2")(h)
+    shortcut = keras.layers.UpSampling2D(2, name=f"{name}_shortcut_up")(x)
+    shortcut = _conv(out_channels, 1, f"{name}_shortcut")(shortcut)
+    return keras.layers.Add(name=f"{name}_add")([h, shortcut])
+
+
+def resnet_generator(image_size, channels, latent_dim=128, filters=64, num_classes=0,
+                     attention_sizes=(), attention_options=None, name="generator"):
+    """A ResNet SAGAN generator, `latent (+ label) -> images` in [-1, 1].
+
+    Args:
+        image_size: int, 32, 64 or 128.
+        channels: int, output channels.
+        latent_dim: int, latent size. Defaults to `128`.
+        filters: int, channel unit `ch` of BigGAN-PyTorch. Defaults to `64`.
+        num_classes: int, classes of a class-conditional model; 0 for an
+            unconditional one. Defaults to `0`.
+        attention_sizes: block output sizes followed by self-attention.
+            Defaults to `()`.
+        attention_options: dict of SelfAttention keyword arguments. Defaults
+            to `None`.
+        name: model name. Defaults to `"generator"`.
+
+    Returns:
+        `GeneratorModels` whose two models are the same; its inputs are
+        `latent` and, for a conditional model, `label` (int32 `[B]`).
+
+    Example:
+
+    >>> models = resnet_generator(32, 3, filters=4, num_classes=10, attention_sizes=(16,))
+    >>> [tuple(i.shape) for i in models.sampling.inputs], models.sampling.output_shape
+    ([(None, 128), (None,)], (None, 32, 32, 3))
+    """
+    inputs_widths, output_widths = _GENERATOR_WIDTHS.get(image_size, ((), ()))
+    sizes = [8 * 2**index for index in range(len(output_widths))]
+    _check(image_size, attention_sizes, sizes)
+    latent = keras.Input((latent_dim,), name="latent")
+    labels = keras.Input((), dtype="int32", name="label") if num_classes else None
+    width = filters * inputs_widths[0]
+    x = spectral(keras.layers.Dense(4 * 4 * width, name="project"), True)(latent)
+    x = keras.layers.Reshape((4, 4, width), name="reshape")(x)
+    for index, (multiplier, size) in enumerate(zip(output_widths, sizes)):
+        x = _generator_block(x, labels, num_classes, filters * multiplier, f"block_{size}")
+        if size in attention_sizes:
+            x = self_attention(attention_options, f"attention_{size}")(x)
+    x = keras.layers.BatchNormalization(synchronized=True, momentum=0.9, epsilon=1e-5, name="output_bn")(x)
+    x = keras.layers.ReLU()(x)
+    x = _conv(channels, 3, "output_conv")(x)
+    images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
+    model = keras.Model([latent, labels] if num_classes else latent, images, name=name)
+    return GeneratorModels(training=model, sampling=model)
+
+
+def _discriminator_block(x, out_channels, downsample, preactivation, name):
+    in_channels = x.shape[-1]
+    h = keras.layers.ReLU()(x) if preactivation else x
+    h = _conv(out_channels, 3, f"{name}_conv1")(h)
+    h = keras.layers.ReLU()(h)
+    h = _conv(out_channels, 3, f"{name}_conv2")(h)
+    if downsample:
+        h = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(h)
+    shortcut = x
+    if preactivation:
+        if in_channels != out_channels or downsample:
+            shortcut = _conv(out_channels, 1, f"{name}_shortcut")(shortcut)
+        if downsample:
+            shortcut = keras.layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(shortcut)
+    else:
+        if downsample:
+            shortcut = keras.layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(shortcut)
+        shortcut = _conv(out_channels, 1, f"{name}_shortcut")(shortcut)
+    return keras.layers.Add(name=f"{name}_add")([h, shortcut])
+
+
+def resnet_discriminator(image_size, channels, filters=64, num_classes=0, attention_sizes=(),
+                         attention_options=None, name="discriminator"):
+    """A ResNet SAGAN discriminator, `images (+ label) -> logits [B, 1]`.
+
+    Args:
+        image_size: int, 32, 64 or 128.
+        channels: int, input channels.
+        filters: int, channel unit `ch`. Defaults to `64`.
+        num_classes: int, classes of a projection discriminator; 0 for an
+            unconditional one. Defaults to `0`.
+        attention_sizes: block output sizes followed by self-attention.
+            Defaults to `()`.
+        attention_options: dict of SelfAttention keyword arguments. Defaults
+            to `None`.
+        name: model name. Defaults to `"discriminator"`.
+
+    Returns:
+        A `keras.Model` with inputs `images` and, when conditional, `label`.
+
+    Example:
+
+    >>> model = resnet_discriminator(32, 3, filters=4, num_classes=10)
+    >>> model.output_shape
+    (None, 1)
+    """
+    multipliers, downsample = _DISCRIMINATOR_WIDTHS.get(image_size, ((), ()))
+    sizes, size = [], image_size
+    for flag in downsample:
+        size = size // 2 if flag else size
+        sizes.append(size)
+    _check(image_size, attention_sizes, sizes)
+    images = keras.Input((image_size, image_size, channels), name="images")
+    labels = keras.Input((), dtype="int32", name="label") if num_classes else None
+    x = images
+    attended = set()
+    for index, (multiplier, flag, size) in enumerate(zip(multipliers, downsample, sizes)):
+        x = _discriminator_block(x, filters * multiplier, flag, index > 0, f"block_{index}")
+        if size in attention_sizes and size not in attended:
+            x = self_attention(attention_options, f"attention_{size}")(x)
+            attended.add(size)
+    x = keras.layers.ReLU()(x)
+    width = x.shape[-1]
+    pooled = keras.layers.GlobalAveragePooling2D(name="mean_pool")(x)
+    pooled = keras.layers.Rescaling(float(x.shape[1] * x.shape[2]), name="sum_pool")(pooled)
+    logits = spectral(keras.layers.Dense(1, name="linear"), True)(pooled)
+    if num_classes:
+        embedded = spectral(keras.layers.Embedding(num_classes, width, name="embedding"), True)(labels)
+        projection = keras.layers.Dot(axes=1, name="projection")([embedded, pooled])
+        logits = keras.layers.Add(name="projected_logits")([logits, projection])
+    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
+    return keras.Model([images, labels] if num_classes else images, logits, name=name)
