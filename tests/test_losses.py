@@ -125,6 +125,18 @@ def test_penalties_take_gradients_at_the_documented_points():
     assert len(set(penalties)) == 3
 
 
+def test_gradient_penalty_uses_given_mixing_weights():
+    real, fake = _batches()
+    mix = np.linspace(0.0, 1.0, 5).astype("float32")
+    points = mix[:, None, None, None] * real + (1 - mix[:, None, None, None]) * fake
+    norms = np.linalg.norm(points.reshape(5, -1).astype("float64"), axis=1)
+    np.testing.assert_allclose(
+        float(losses.gradient_penalty(_quadratic_critic, real, fake, weight=2.0, mix=mix)),
+        2.0 * np.mean((norms - 1) ** 2),
+        rtol=1e-5,
+    )
+
+
 def test_gradient_penalty_is_differentiable_in_the_critic_weights():
     w = np.random.default_rng(4).normal(size=(3, 4, 2)).astype("float32")
     critic = _linear_critic(w)

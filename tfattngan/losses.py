@@ -147,7 +147,7 @@ def _squared_norms(gradients):
     return tf.reduce_sum(tf.square(gradients), axis=-1)
 
 
-def gradient_penalty(discriminator, real, fake, weight=10.0):
+def gradient_penalty(discriminator, real, fake, weight=10.0, mix=None):
     """WGAN-GP penalty: `weight * mean((|grad D(x_hat)|_2 - 1)^2)`.
 
     `x_hat = e * real + (1 - e) * fake` with one `e ~ U[0, 1]` per sample
@@ -159,6 +159,10 @@ def gradient_penalty(discriminator, real, fake, weight=10.0):
         real: `[B, ...]` real images.
         fake: `[B, ...]` generated images.
         weight: float, the penalty coefficient lambda. Defaults to `10.0`.
+        mix: optional `[B]` interpolation weights `e` in [0, 1]; drawn
+            uniformly when `None`. A distributed trainer passes them in so
+            that results do not depend on how the batch is split. Defaults to
+            `None`.
 
     Returns:
         float32 scalar.
@@ -174,7 +178,9 @@ def gradient_penalty(discriminator, real, fake, weight=10.0):
     real = tf.convert_to_tensor(real)
     fake = tf.cast(tf.convert_to_tensor(fake), real.dtype)
     mix_shape = [tf.shape(real)[0]] + [1] * (len(real.shape) - 1)
-    mix = tf.random.uniform(mix_shape, dtype=real.dtype)
+    if mix is None:
+        mix = tf.random.uniform(mix_shape, dtype=real.dtype)
+    mix = tf.reshape(tf.cast(mix, real.dtype), mix_shape)
     interpolates = mix * real + (1.0 - mix) * fake
     norms = tf.sqrt(_squared_norms(_input_gradients(discriminator, interpolates)) + 1e-12)
     return weight * tf.reduce_mean(tf.square(norms - 1.0))

@@ -90,15 +90,21 @@ def apply_normalization(x, kind, name):
     return x if layer is None else layer(x)
 
 
-def self_attention(options, name):
-    """A SelfAttention layer from a dict of its keyword arguments.
+def self_attention(options, name, channels):
+    """A SelfAttention layer for `channels` channels from a dict of its arguments.
+
+    `value_channels="half"` in `options` means `channels // 2` (the official
+    SAGAN code's values).
 
     Example:
 
-    >>> self_attention({"pool_keys": True}, "attention").pool_keys
-    True
+    >>> self_attention({"value_channels": "half"}, "attention", 64).value_channels
+    32
     """
-    return SelfAttention(name=name, **(options or {}))
+    options = dict(options or {})
+    if options.get("value_channels") == "half":
+        options["value_channels"] = channels // 2
+    return SelfAttention(name=name, **options)
 
 
 def trainable_parameter_count(model):

@@ -73,7 +73,7 @@ def _generator_stack(image_size, channels, latent_dim, filters, normalization, s
         stack.append(keras.layers.ReLU(name=f"relu_{size}"))
         if size in attention_sizes:
             if attention == "self":
-                stack.append(self_attention(attention_options, f"attention_{size}"))
+                stack.append(self_attention(attention_options, f"attention_{size}", _width(filters, image_size, size)))
             else:
                 stack.append(RegionalAttention(name=f"regional_attention_{size}", **(regional_options or {})))
     stack.append(spectral(keras.layers.Conv2DTranspose(channels, 4, 2, padding="same", use_bias=False, name=f"deconv_{image_size}"), spectral_norm))
@@ -205,7 +205,7 @@ def dcgan_discriminator(
             x = norm(x)
         x = keras.layers.LeakyReLU(0.2, name=f"lrelu_{size}")(x)
         if size in attention_sizes:
-            x = self_attention(attention_options, f"attention_{size}")(x)
+            x = self_attention(attention_options, f"attention_{size}", x.shape[-1])(x)
     final = keras.layers.Conv2D(1, 4, 1, padding="valid", use_bias=False, kernel_constraint=kernel_constraint, name="logit_conv")
     x = spectral(final, spectral_norm)(x)
     logits = keras.layers.Flatten(dtype="float32", name="logits")(x)

@@ -2,7 +2,8 @@
 
 The residual architecture of SAGAN's official code, as made standard by
 BigGAN-PyTorch: generator blocks are BN -> ReLU -> 2x nearest upsampling ->
-3x3 conv -> BN -> ReLU -> 3x3 conv, with an upsampled 1x1-conv shortcut;
+3x3 conv -> BN -> ReLU -> 3x3 conv, with an upsampled 1x1-conv shortcut
+(no biases: every block output feeds a batch norm, which cancels them);
 discriminator blocks are (ReLU ->) 3x3 conv -> ReLU -> 3x3 conv -> 2x2
 average pooling, with a 1x1-conv shortcut. Spectral normalisation is on
 every layer of both networks. Class-conditional models use conditional
@@ -49,20 +50,21 @@ def _batch_norm(x, labels, num_classes, name):
     return keras.layers.BatchNormalization(synchronized=True, momentum=0.9, epsilon=1e-5, name=name)(x)
 
 
-def _conv(filters, size, name):
-    return spectral(keras.layers.Conv2D(filters, size, padding="same", name=name), True)
+def _conv(filters, size, name, use_bias=True):
+    return spectral(keras.layers.Conv2D(filters, size, padding="same", use_bias=use_bias, name=name), True)
 
 
 def _generator_block(x, labels, num_classes, out_channels, name):
     h = _batch_norm(x, labels, num_classes, f"{name}_bn1")
     h = keras.layers.ReLU()(h)
     h = keras.layers.UpSampling2D(2, name=f"{name}_up")(h)
-    h = _conv(out_channels, 3, f"{name}_conv1")(h)
+    # Every block's output goes into a batch norm, so its convolutions need no bias.
+    h = _conv(out_channels, 3, f"{name}_conv1", use_bias=False)(h)
     h = _batch_norm(h, labels, num_classes, f"{name}_bn2")
     h = keras.layers.ReLU()(h)
-    h = _conv(out_channels, 3, f"{name}_conv2")(h)
+    h = _conv(out_channels, 3, f"{name}_conv2", use_bias=False)(h)
     shortcut = keras.layers.UpSampling2D(2, name=f"{name}_shortcut_up")(x)
-    shortcut = _conv(out_channels, 1, f"{name}_shortcut")(shortcut)
+    shortcut = _conv(out_channels, 1, f"{name}_shortcut", use_bias=False)(shortcut)
     return keras.layers.Add(name=f"{name}_add")([h, shortcut])
 
 
@@ -104,7 +106,7 @@ def resnet_generator(image_size, channels, latent_dim=128, filters=64, num_class
     for index, (multiplier, size) in enumerate(zip(output_widths, sizes)):
         x = _generator_block(x, labels, num_classes, filters * multiplier, f"block_{size}")
         if size in attention_sizes:
-            x = self_attention(attention_options, f"attention_{size}")(x)
+            x = self_attention(attention_options, f"attention_{size}", x.shape[-1])(x)
     x = keras.layers.BatchNormalization(synchronized=True, momentum=0.9, epsilon=1e-5, name="output_bn")(x)
     x = keras.layers.ReLU()(x)
     x = _conv(channels, 3, "output_conv")(x)
@@ -172,7 +174,7 @@ def resnet_discriminator(image_size, channels, filters=64, num_classes=0, attent
     for index, (multiplier, flag, size) in enumerate(zip(multipliers, downsample, sizes)):
         x = _discriminator_block(x, filters * multiplier, flag, index > 0, f"block_{index}")
         if size in attention_sizes and size not in attended:
-            x = self_attention(attention_options, f"attention_{size}")(x)
+            x = self_attention(attention_options, f"attention_{size}", x.shape[-1])(x)
             attended.add(size)
     x = keras.layers.ReLU()(x)
     width = x.shape[-1]

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+from tfattngan.layers import InstanceNormalization
+from tfattngan.layers import RegionalAttention
+from tfattngan.layers import SelfAttention
+from tfattngan.layers import SpectralNormalization
+from tfattngan.models import dcgan_discriminator
+from tfattngan.models import dcgan_generator
+from tfattngan.models import trainable_parameter_count
+
+
+def _dcgan_reference_counts(latent_dim=100, filters=64, channels=3):
+    """Parameter counts of the DCGAN of Radford et al. at 64x64, layer by layer.
+
+    The PyTorch DCGAN reference (bias-free 4x4 convolutions, batch norm with
+    a scale and a shift) has 3,576,704 generator and 2,765,568
+    discriminator parameters for these defaults.
+    """
+    f = filters
+    generator = (
+        latent_dim * 8 * f * 16 + 2 * 8 * f      # 1x1 -> 4x4 transposed conv + BN
+        + 8 * f * 4 * f * 16 + 2 * 4 * f        # 4 -> 8
+        + 4 * f * 2 * f * 16 + 2 * 2 * f        # 8 -> 16
+        + 2 * f * f * 16 + 2 * f                # 16 -> 32
+        + f * channels * 16                     # 32 -> 64, tanh
+    )
+    discriminator = (
+        channels * f * 16                       # 64 -> 32, no BN
+        + f * 2 * f * 16 + 2 * 2 * f            # 32 -> 16
+        + 2 * f * 4 * f * 16 + 2 * 4 * f        # 16 -> 8
+        + 4 * f * 8 * f * 16 + 2 * 8 * f        # 8 -> 4
+        + 8 * f * 16                            # 4x4 -> 1 logit
+    )
+    return generator, discriminator
+
+
+def test_dcgan_64_has_the_reference_parameter_counts():
+    generator, discriminator = _dcgan_reference_counts()
+    assert (generator, discriminator) == (3_576_704, 2_765_568)
+    assert trainable_parameter_count(dcgan_generator(64, 3, latent_dim=100).training) == generator
+    assert trainable_parameter_count(dcgan_discriminator(64, 3)) == discriminator
+
+
+@pytest.mark.parametrize("image_size", [16, 32, 64, 128])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_shapes_for_every_size(image_size, channels):
+    generator = dcgan_generator(image_size, channels, latent_dim=8, filters=2).sampling
+    discriminator = dcgan_discriminator(image_size, channels, filters=2)
+    images = generator(np.random.default_rng(0).normal(size=(3, 8)).astype("float32"))
+    assert images.shape == (3, image_size, image_size, channels)
+    assert np.all(np.abs(images) <= 1.0)
+    assert discriminator(images).shape == (3, 1)
+
+
+def test_attention_slots_norms_and_spectral_norm_are_where_asked():
+    generator = dcgan_generator(
+        64, 1, filters=4, normalization="instance", spectral_norm=True, attention="self", attention_sizes=(8, 32)
+    ).training
+    attention = [layer for layer in generator.layers if isinstance(layer, SelfAttention)]
+    assert [layer.input.shape[1] for layer in attention] == [8, 32]
+    assert sum(isinstance(layer, InstanceNormalization) for layer in generator.layers) == 4
+    assert all(
+        isinstance(layer, SpectralNormalization) for layer in generator.layers if layer.name.startswith(("sn_", "project", "deconv"))
+    )
+    discriminator = dcgan_discriminator(64, 1, filters=4, normalization="none", attention_sizes=(16,))
+    assert [layer.input.shape[1] for layer in discriminator.layers if isinstance(layer, SelfAttention)] == [16]
+    assert not any(isinstance(layer, SpectralNormalization) for layer in discriminator.layers)
+
+
+def test_regional_attention_generator_trains_with_images_and_samples_without():
+    models = dcgan_generator(32, 3, filters=4, attention="regional", attention_sizes=(16,),
+                             regional_options={"num_regions": 2, "bank_size": 4})
+    assert [i.name for i in models.training.inputs] == ["latent", "real_images"]
+    assert [i.name for i in models.sampling.inputs] == ["latent"]
+    layer = [layer for layer in models.training.layers if isinstance(layer, RegionalAttention)][0]
+    assert layer in models.sampling.layers  # shared, not a copy
+    latents = np.random.default_rng(0).normal(size=(4, 100)).astype("float32")
+    images = np.random.default_rng(1).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+    layer.lambdas.assign([0.5, 1.0])
+    layer.fill_region_bank(images)
+    assert models.sampling(latents).shape == (4, 32, 32, 3)
+    assert not np.allclose(models.training([latents, images]), models.sampling(latents))
+
+
+def test_bad_sizes_are_rejected():
+    with pytest.raises(ValueError, match="power of two"):
+        dcgan_generator(48, 3)
+    with pytest.raises(ValueError, match="attention sizes"):
+        dcgan_discriminator(32, 3, attention_sizes=(32,))

@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+
+from tfattngan.errors import UserInputError
+from tfattngan.layers import SelfAttention
+from tfattngan.layers import SpectralNormalization
+from tfattngan.models import trainable_parameter_count
+from tfattngan.recipes import RECIPES
+from tfattngan.recipes import GANConfig
+from tfattngan.recipes import apply_overrides
+from tfattngan.recipes import build_discriminator
+from tfattngan.recipes import build_generator
+from tfattngan.recipes import get_recipe
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_recipe_builds_with_its_shapes(name):
+    config = get_recipe(name)
+    assert config.recipe == name and config.source
+    generator = build_generator(config)
+    discriminator = build_discriminator(config)
+    size, channels = config.image_size, config.channels
+    assert generator.sampling.output_shape == (None, size, size, channels)
+    assert discriminator.output_shape == (None, 1)
+    expected_inputs = ["latent"] + (["label"] if config.num_classes else [])
+    assert [i.name for i in generator.sampling.inputs] == expected_inputs
+    if config.generator_attention == "regional":
+        assert [i.name for i in generator.training.inputs] == ["latent", "real_images"]
+
+
+def test_sagan_128_has_the_parameter_count_of_the_sagan_baseline_in_biggan():
+    # Brock et al. 2019 (BigGAN), Table 1, row 1: the SA-GAN baseline at
+    # 128x128 (ch = 64, attention at 64x64) has 81.5M parameters, G and D.
+    config = get_recipe("sagan-feat64")
+    total = trainable_parameter_count(build_generator(config).training) + trainable_parameter_count(
+        build_discriminator(config)
+    )
+    assert 81.45e6 <= total < 81.55e6, total
+
+
+def test_sagan_div_generator_layers_match_table_1():
+    # Chen & Yamane: five 4x4 deconvolution blocks, 512@4, 256@8, 128@16,
+    # 64@32, C@64, each but the last followed by IN, ReLU and attention.
+    for name in ("sagan-div-a-mnist", "sagan-div-d-fashion-mnist"):
+        generator = build_generator(get_recipe(name)).training
+        blocks = [layer for layer in generator.layers if layer.name.startswith(("project", "reshape", "deconv", "sn_deconv"))]
+        shapes = [tuple(layer.output.shape[1:]) for layer in blocks if layer.name != "project" and "project" not in layer.name]
+        assert shapes == [(4, 4, 512), (8, 8, 256), (16, 16, 128), (32, 32, 64), (64, 64, 1)]
+        attention = [layer.input.shape[1] for layer in generator.layers if isinstance(layer, SelfAttention)]
+        assert attention == [4, 8, 16, 32]
+
+
+@pytest.mark.parametrize(
+    "variant, g_norm, g_sn, d_norm, d_sn",
+    [("a", "instance", True, "instance", True), ("b", "none", True, "none", True),
+     ("c", "instance", False, "instance", False), ("d", "instance", False, "none", True)],
+)
+def test_sagan_div_variants(variant, g_norm, g_sn, d_norm, d_sn):
+    config = get_recipe(f"sagan-div-{variant}-mnist")
+    assert (config.generator_norm, config.generator_spectral_norm) == (g_norm, g_sn)
+    assert (config.discriminator_norm, config.discriminator_spectral_norm) == (d_norm, d_sn)
+    assert (config.loss, config.penalty, config.wgan_div_k, config.wgan_div_p, config.n_critic) == (
+        "wasserstein", "wgan_div", 2.0, 6.0, 5)
+    assert (config.beta_1, config.beta_2, config.discriminator_lr, config.generator_lr) == (0.0, 0.9, 4e-4, 1e-4)
+    discriminator = build_discriminator(config)
+    assert any(isinstance(layer, SpectralNormalization) for layer in discriminator.layers) == d_sn
+
+
+def test_bury_celeba_recipe():
+    config = get_recipe("sagan-celeba64")
+    generator, discriminator = build_generator(config).training, build_discriminator(config)
+    for model in (generator, discriminator):
+        weighted = [layer for layer in model.layers if isinstance(layer, SpectralNormalization)]
+        assert len(weighted) == 5  # five layers, each spectrally normalised
+        order = [layer for layer in model.layers if isinstance(layer, (SpectralNormalization, SelfAttention))]
+        assert isinstance(order[3], SelfAttention)  # attention between layers 3 and 4
+    assert (config.center_crop, config.image_size, config.loss, config.discriminator_loss_weight) == (
+        160, 64, "non_saturating", 0.5)
+    assert (config.penalty, config.beta_1, config.beta_2, config.generator_lr, config.discriminator_lr) == (
+        "gradient_penalty", 0.5, 0.999, 1e-4, 4e-4)
+
+
+def test_sagan_recipes_follow_the_paper():
+    for size in (8, 16, 32, 64):
+        config = get_recipe(f"sagan-feat{size}")
+        assert config.generator_attention_sizes == (size,) == config.discriminator_attention_sizes
+        assert (config.loss, config.generator_lr, config.discriminator_lr, config.beta_1, config.beta_2) == (
+            "hinge", 1e-4, 4e-4, 0.0, 0.9)
+        assert config.generator_spectral_norm and config.discriminator_spectral_norm and config.num_classes == 1000
+    assert get_recipe("sagan-cifar10").image_size == 32
+
+
+def test_ragan_table_has_both_baselines_with_both_attentions_on_every_data_set():
+    for data in ("cifar10", "stl10", "celeba64", "celeba128"):
+        for base in ("dcgan", "wgan"):
+            plain = get_recipe(f"ragan-{base}-{data}")
+            assert plain.generator_attention == "none"
+            assert get_recipe(f"ragan-{base}-sa-{data}").generator_attention == "self"
+            regional = get_recipe(f"ragan-{base}-ra-{data}")
+            assert regional.generator_attention == "regional" and regional.discriminator_attention_sizes == ()
+    assert get_recipe("ragan-wgan-cifar10").weight_clip == 0.01
+
+
+def test_overrides_are_typed_and_checked():
+    config = apply_overrides(get_recipe("quickstart"), ["batch_size=8", "ema_decay=none", "generator_spectral_norm=true",
+                                                       "discriminator_attention_sizes=8,16", "generator_lr=3e-4"])
+    assert (config.batch_size, config.ema_decay, config.generator_spectral_norm) == (8, None, True)
+    assert config.discriminator_attention_sizes == (8, 16) and config.generator_lr == 3e-4
+    with pytest.raises(UserInputError, match="batch_sise"):
+        apply_overrides(config, ["batch_sise=3"])
+    with pytest.raises(UserInputError, match="not a valid"):
+        apply_overrides(config, ["batch_size=many"])
+    with pytest.raises(UserInputError, match="loss"):
+        apply_overrides(config, ["loss=hinges"])
+    with pytest.raises(UserInputError, match="Did you mean quickstart"):
+        get_recipe("quickstar")
+
+
+def test_config_round_trips_through_json_dicts():
+    config = get_recipe("sagan-div-d-mnist")
+    assert GANConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(UserInputError, match="unknown config fields"):
+        GANConfig.from_dict({**config.to_dict(), "colour": "red"})
+    assert np.isclose(config.to_dict()["generator_lr"], 1e-4)
