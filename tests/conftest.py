@@ -29,7 +29,13 @@ def _float32_policy_and_seed():
     keras.mixed_precision.set_global_policy("float32")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def two_replica_strategy():
-    """A real MirroredStrategy over the two logical CPU devices."""
+    """A real MirroredStrategy over the two logical CPU devices.
+
+    One instance serves the whole session: every new MirroredStrategy starts
+    its collective keys from the same numbers, and TensorFlow caches a
+    collective's shape by key, so a second strategy's synchronized batch norm
+    would collide with the first one's.
+    """
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

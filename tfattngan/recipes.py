@@ -275,8 +275,8 @@ def _other_recipes():
             generator_filters=32, discriminator_filters=32, generator_norm="batch", discriminator_norm="none",
             discriminator_spectral_norm=True, generator_attention="self", generator_attention_sizes=(16,),
             discriminator_attention_sizes=(16,), loss="hinge", optimizer="adam", generator_lr=2e-4,
-            discriminator_lr=4e-4, beta_1=0.5, beta_2=0.999, batch_size=64, steps=1500, ema_decay=0.999,
-            ema_start=200, log_every=10, sample_every=250, checkpoint_every=250,
+            discriminator_lr=4e-4, beta_1=0.5, beta_2=0.999, batch_size=64, steps=1500,
+            log_every=10, sample_every=250, checkpoint_every=250,
         ),
     }
 

@@ -1,0 +1,151 @@
+"""The `train.py` command line: pick a recipe and data, train, report where things are."""
+
+import argparse
+import os
+import sys
+
+from tfattngan.errors import UserInputError
+
+DESCRIPTION = """Train an attention GAN from a paper recipe.
+
+With no arguments, trains the `quickstart` recipe on the built-in shapes data
+for a few minutes on a CPU and prints where the samples, curves and
+checkpoint are. Running the same command again resumes the run."""
+
+EPILOG = """data sets (--dataset):
+  builtin[:SIZE]       shapes drawn by the package itself (no download); the default
+  tfds:NAME[:SPLIT]    a tensorflow-datasets data set (with --data-dir)
+  idx:PATH             MNIST-style idx files (a folder with train/t10k .gz files)
+  npz:PATH | X.npz     an .npz file with an `images` array (and optional `labels`)
+  PATH | folder:PATH   a folder of images, searched recursively
+
+examples:
+  python train.py
+  python train.py --recipe sagan-div-d-fashion-mnist --dataset idx:data/fashion-mnist --steps 20000
+  python train.py --recipe ragan-dcgan-ra-cifar10 --set regional_num_regions=6 --out runs/ra6
+  python train.py --list-recipes"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UserInputError(f"{message} (see python train.py --help)")
+
+
+def build_parser():
+    """The argument parser of `train.py`.
+
+    Example:
+
+    >>> build_parser().parse_args(["--steps", "5"]).steps
+    5
+    """
+    parser = _Parser(
+        prog="train.py", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--recipe", help="recipe name (default: quickstart, or the run's own when resuming)")
+    parser.add_argument("--dataset", help="data set spec (default: the recipe's)")
+    parser.add_argument("--data-dir", help="tensorflow-datasets data directory")
+    parser.add_argument("--out", help="run directory (default: runs/RECIPE)")
+    parser.add_argument("--steps", type=int, help="total generator steps to reach (a resumed run continues to it)")
+    parser.add_argument("--batch-size", type=int, help="global batch size")
+    parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument("--strategy", default="auto", help="auto, default, one-device, mirrored, multi-worker or tpu")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a config field")
+    parser.add_argument("--list-recipes", action="store_true", help="list the recipes and exit")
+    return parser
+
+
+def list_recipes(stream=None):
+    """Prints every recipe: image size, loss, parameter counts and source.
+
+    Example:
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> list_recipes(out) > 40
+    True
+    >>> "quickstart" in out.getvalue()
+    True
+    """
+    from tfattngan.models import trainable_parameter_count
+    from tfattngan.recipes import RECIPES
+    from tfattngan.recipes import build_discriminator
+    from tfattngan.recipes import build_generator
+
+    stream = stream or sys.stdout
+    counts = {}
+    stream.write(f"{'recipe':32s} {'size':>7s}  {'loss (+penalty)':28s} {'G params':>11s} {'D params':>11s}\n")
+    for name, config in RECIPES.items():
+        key = {k: v for k, v in config.to_dict().items() if k not in ("recipe", "source", "dataset")}
+        key = repr(sorted(key.items()))
+        if key not in counts:
+            counts[key] = (
+                trainable_parameter_count(build_generator(config).training),
+                trainable_parameter_count(build_discriminator(config)),
+            )
+        generator_count, discriminator_count = counts[key]
+        loss = config.loss + ("" if config.penalty == "none" else f" + {config.penalty}")
+        size = f"{config.image_size}x{config.image_size}"
+        stream.write(f"{name:32s} {size:>7s}  {loss:28s} {generator_count:>11,d} {discriminator_count:>11,d}\n")
+        stream.write(f"{'':34s}{config.dataset} | {config.source}\n")
+        stream.flush()
+    return len(RECIPES)
+
+
+def resolve(args):
+    """The run directory and config that the arguments ask for.
+
+    Example:
+
+    >>> out, config = resolve(build_parser().parse_args(["--steps", "7"]))
+    >>> out, config.recipe, config.steps
+    ('runs/quickstart', 'quickstart', 7)
+    """
+    from tfattngan.recipes import apply_overrides
+    from tfattngan.recipes import get_recipe
+    from tfattngan.training.run_directory import RunDirectory
+
+    saved = None
+    if args.out and os.path.isfile(os.path.join(args.out, "config.json")):
+        saved = RunDirectory(args.out).saved_config()
+    if args.recipe or saved is None:
+        config = get_recipe(args.recipe or "quickstart")
+    else:
+        config = saved
+    assignments = list(args.set)
+    for flag, field in (("dataset", "dataset"), ("steps", "steps"), ("batch_size", "batch_size"), ("seed", "seed")):
+        value = getattr(args, flag)
+        if value is not None:
+            assignments.append(f"{field}={value}")
+    config = apply_overrides(config, assignments)
+    return args.out or os.path.join("runs", config.recipe), config
+
+
+def main(argv=None):
+    """Runs the command line; returns the exit status (2 for a user error).
+
+    Example:
+
+    >>> main(["--recipe", "no-such-recipe"])
+    2
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        if args.list_recipes:
+            list_recipes()
+            return 0
+        out, config = resolve(args)
+        from tfattngan.data import load_source
+        from tfattngan.training.loop import train
+        from tfattngan.training.strategies import make_strategy
+
+        # A multi-worker strategy must be made before TensorFlow runs anything.
+        strategy = make_strategy(args.strategy)
+        source = load_source(config.dataset, data_dir=args.data_dir)
+        print(f"Training {config.recipe} on {source.name} ({source.num_examples} images) into {out}", flush=True)
+        summary = train(config, out, strategy=strategy, source=source)
+        print(summary.describe(), flush=True)
+        return 0
+    except UserInputError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2

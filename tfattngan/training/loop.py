@@ -1,0 +1,304 @@
+"""The training loop: resume, train, log, draw, checkpoint, stop cleanly."""
+
+import dataclasses
+import os
+import signal
+import tempfile
+import threading
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from tfattngan.data import load_source
+from tfattngan.errors import UserInputError
+from tfattngan.recipes import validate
+from tfattngan.training.history import TrainingLog
+from tfattngan.training.pictures import attention_probe
+from tfattngan.training.pictures import image_grid
+from tfattngan.training.pictures import save_attention_maps
+from tfattngan.training.pictures import save_png
+from tfattngan.training.progress import ProgressLine
+from tfattngan.training.run_directory import RunDirectory
+from tfattngan.training.trainer import GANTrainer
+
+
+class TrainingDivergedError(UserInputError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """What a finished (or stopped) run left behind, and where.
+
+    Example:
+
+    >>> RunSummary("runs/x", 10, "runs/x/checkpoints/ckpt-1", "runs/x/samples/step_000010.png",
+    ...            "runs/x/curves.png", None, False).step
+    10
+    """
+
+    run_dir: str
+    step: int
+    checkpoint: str
+    samples: str
+    curves: str
+    attention_maps: str
+    interrupted: bool
+
+    def describe(self):
+        """A few lines telling the user where everything is."""
+        lines = [
+            f"{'Stopped' if self.interrupted else 'Finished'} at step {self.step}; run directory {self.run_dir}",
+            f"  checkpoint:      {self.checkpoint}",
+            f"  samples:         {self.samples}",
+            f"  training curves: {self.curves}",
+        ]
+        if self.attention_maps:
+            lines.append(f"  attention maps:  {self.attention_maps}")
+        lines.append(f"  TensorBoard:     tensorboard --logdir {self.run_dir}/logs")
+        return "\n".join(lines)
+
+
+def resolve_config(config, source):
+    """Adapts a config to its data: channels and image shape, labels.
+
+    The model's channel count follows the data (a recipe made for RGB
+    trains on grey images as a 1-channel model, and the other way round);
+    a class-conditional config needs labelled data with at most
+    `num_classes` classes.
+
+    Example:
+
+    >>> from tfattngan.recipes import GANConfig
+    >>> from tfattngan.data import load_source
+    >>> resolve_config(GANConfig(channels=1), load_source("builtin")).channels
+    3
+    """
+    if source.image_shape is not None and source.image_shape[-1] in (1, 3) and source.image_shape[-1] != config.channels:
+        config = config.replace(channels=source.image_shape[-1])
+    if config.num_classes and not source.num_classes:
+        raise UserInputError(
+            f"recipe {config.recipe} is class-conditional but {source.name} has no labels; "
+            "use labelled data or --set num_classes=0."
+        )
+    if config.num_classes and source.num_classes > config.num_classes:
+        raise UserInputError(
+            f"{source.name} has {source.num_classes} classes but the model has {config.num_classes}; "
+            f"use --set num_classes={source.num_classes}."
+        )
+    return validate(config)
+
+
+@tf.function
+def _all_finite(variables):
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32))) for v in variables])
+
+
+def _raise_interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's files (always, but in multi-worker runs).
+
+    In a multi-worker run every worker trains and takes part in saving
+    checkpoints, but only the chief (the `chief` task, or worker 0 when
+    there is none) writes into the run directory.
+
+    Example:
+
+    >>> is_chief(tf.distribute.get_strategy())
+    True
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+class _Loop:
+    """The state of one call of `train`; see there."""
+
+    def __init__(self, config, run_dir, strategy, source, log_stream):
+        self.run = RunDirectory(run_dir)
+        self.source = source or load_source(config.dataset)
+        self.config = resolve_config(config, self.source)
+        self.run.check_resumable(self.config)
+        self.trainer = GANTrainer(self.config, strategy)
+        self.chief = is_chief(self.trainer.strategy)
+        self.manager = self.run.checkpoint_manager(self.trainer.checkpoint, self.config.keep_checkpoints)
+        self._restore()
+        if not self.chief:
+            # Other workers must take part in every save; they write to a scratch directory.
+            self.scratch = tempfile.TemporaryDirectory(prefix="tfattngan-worker-")
+            self.manager = tf.train.CheckpointManager(self.trainer.checkpoint, self.scratch.name, max_to_keep=1)
+        else:
+            self.run.save_config(self.config)
+        self.log = TrainingLog(self.run.losses_csv, self.run.log_dir, resume_step=self.step) if self.chief else None
+        self.probe = attention_probe(self.trainer.sampling_generator())
+        self.log_stream = log_stream if self.chief else open(os.devnull, "w")
+        self.latest_samples = None
+        self.latest_attention = None
+
+    @property
+    def step(self):
+        return int(self.trainer.step.numpy())
+
+    def _restore(self):
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return
+        try:
+            self.trainer.checkpoint.restore(latest).assert_existing_objects_matched()
+            # The learning rates may change on resume; the checkpoint holds the old ones.
+            self.trainer.generator_optimizer.learning_rate = self.config.generator_lr
+            self.trainer.discriminator_optimizer.learning_rate = self.config.discriminator_lr
+        except Exception as error:  # any failure to read it: truncated, foreign, mismatched
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+            raise UserInputError(
+                f"checkpoint {latest} could not be restored ({reason}); delete it to resume from an "
+                "earlier one, or give a new --out."
+            ) from None
+
+    def _region_bank_images(self):
+        from tfattngan.data import make_dataset
+
+        count = self.config.regional_bank_size
+        dataset = make_dataset(
+            self.source, image_size=self.config.image_size, channels=self.config.channels,
+            global_batch_size=count, seed=self.config.seed, center_crop=self.config.center_crop,
+        )
+        return next(iter(dataset))["images"]
+
+    def _kept(self):
+        latest = self.manager.latest_checkpoint
+        return f"the last good one ({latest}) is kept" if latest else "and none had been written before"
+
+    def save_checkpoint(self):
+        if self.trainer._regional:
+            self.trainer.fill_region_banks(self._region_bank_images())
+        variables = self.trainer.checkpoint_variables()
+        if not bool(_all_finite(variables)):
+            raise TrainingDivergedError(
+                f"weights are not finite at step {self.step}; no checkpoint was written, {self._kept()}. "
+                "Lower the learning rates and run again to resume."
+            )
+        return self.manager.save(checkpoint_number=self.step)
+
+    def draw(self):
+        if not self.chief:
+            return
+        step = self.step
+        latents, labels = self.trainer.fixed_latents(64)
+        images = self.trainer.sample(latents, labels).numpy()
+        grid = image_grid(images, columns=8)
+        self.latest_samples = str(self.run.samples_dir / f"step_{step:06d}.png")
+        save_png(grid, self.latest_samples)
+        self.log.image(step, "samples", grid)
+        if self.probe is not None:
+            inputs = [latents[:4], labels[:4]] if labels is not None else latents[:4]
+            images, maps = self.probe(inputs)
+            self.latest_attention = str(self.run.samples_dir / f"attention_step_{step:06d}.png")
+            save_attention_maps(images.numpy(), maps[-1].numpy(), self.latest_attention)
+
+    def run_steps(self, stop_at):
+        config = self.config
+        iterator = iter(self.trainer.distributed_dataset(self.source))
+        progress = ProgressLine(stop_at, start=self.step, stream=self.log_stream)
+        images_per_step = config.batch_size * config.n_critic
+        window_start, window_steps = time.perf_counter(), 0
+        if self.step == 0:
+            self.draw()
+        while self.step < stop_at:
+            metrics = {name: float(value) for name, value in self.trainer.train_step(iterator).items()}
+            bad = [name for name, value in metrics.items() if not np.isfinite(value)]
+            if bad:
+                raise TrainingDivergedError(
+                    f"{', '.join(bad)} became {metrics[bad[0]]} at step {self.step}; the run stopped without "
+                    f"writing a checkpoint, {self._kept()}. Lower the learning rates (--set generator_lr=... "
+                    "discriminator_lr=...) or add a penalty, then run again to resume."
+                )
+            step = self.step
+            window_steps += 1
+            progress.update(step, {k: metrics[k] for k in ("d_loss", "g_loss")}, images=images_per_step)
+            if self.chief and (step % config.log_every == 0 or step == stop_at):
+                elapsed = time.perf_counter() - window_start
+                rates = {"steps_per_sec": window_steps / elapsed, "images_per_sec": window_steps * images_per_step / elapsed}
+                self.log.scalars(step, {**metrics, **self.trainer.attention_weights(), **rates})
+                window_start, window_steps = time.perf_counter(), 0
+            if self.chief and (step % config.sample_every == 0 or step == stop_at):
+                self.draw()
+                self.log.plot(self.run.curves_png)
+                self.log.flush()
+            if step % config.checkpoint_every == 0 or step == stop_at:
+                self.save_checkpoint()
+        progress.finish()
+
+
+def train(config, run_dir, strategy=None, source=None, stop_at=None, log_stream=None):
+    """Trains (or resumes) a run and returns a `RunSummary`.
+
+    If `run_dir` holds checkpoints of the same config, training resumes from
+    the latest one, continuing the step count, optimiser state, EMA weights
+    and data position; it runs until step `config.steps` (or `stop_at`).
+    Ctrl-C (or SIGTERM) stops it cleanly after saving a checkpoint; a NaN or
+    infinite loss stops it with `TrainingDivergedError`, keeping the last
+    good checkpoint.
+
+    Args:
+        config: a `GANConfig`.
+        run_dir: the run directory.
+        strategy: a `tf.distribute.Strategy`. Defaults to the current one.
+        source: a `tfattngan.data.DataSource`. Defaults to
+            `load_source(config.dataset)`.
+        stop_at: stop at this step instead of `config.steps`. Defaults to
+            `None`.
+        log_stream: where progress goes. Defaults to stdout.
+
+    Example:
+
+    >>> import io, tempfile
+    >>> from tfattngan.recipes import get_recipe
+    >>> config = get_recipe("quickstart").replace(
+    ...     generator_filters=4, discriminator_filters=4, batch_size=4, steps=2, log_every=1)
+    >>> summary = train(config, tempfile.mkdtemp(), log_stream=io.StringIO())
+    >>> summary.step, summary.interrupted
+    (2, False)
+    """
+    loop = _Loop(config, run_dir, strategy, source, log_stream)
+    stop_at = stop_at or loop.config.steps
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if _in_main_thread() else None
+    interrupted = False
+    try:
+        loop.run_steps(stop_at)
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"\nInterrupted at step {loop.step}; saving a checkpoint.", file=loop.log_stream)
+        loop.save_checkpoint()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if not interrupted and loop.manager.latest_checkpoint is None:
+        loop.save_checkpoint()
+    if loop.chief:
+        if loop.latest_samples is None:
+            loop.draw()
+        loop.log.plot(loop.run.curves_png)
+        loop.log.flush()
+    return RunSummary(
+        run_dir=str(loop.run.path),
+        step=loop.step,
+        checkpoint=str(loop.manager.latest_checkpoint),
+        samples=str(loop.latest_samples or ""),
+        curves=str(loop.run.curves_png),
+        attention_maps=loop.latest_attention,
+        interrupted=interrupted,
+    )
+
+
+def _in_main_thread():
+    return threading.current_thread() is threading.main_thread()

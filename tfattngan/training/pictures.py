@@ -1,0 +1,170 @@
+"""Pictures of a run: sample grids and maps of where self-attention looks."""
+
+import math
+
+import keras
+import numpy as np
+from PIL import Image
+
+from tfattngan.layers import SelfAttention
+
+
+def to_uint8(images):
+    """Images in [-1, 1] (any float dtype) as uint8 in [0, 255].
+
+    Example:
+
+    >>> to_uint8(np.array([-1.0, 0.0, 1.0])).tolist()
+    [0, 128, 255]
+    """
+    images = np.asarray(images, dtype="float32")
+    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8")
+
+
+def image_grid(images, columns=None, padding=2):
+    """Tiles `[N, H, W, C]` images (float in [-1, 1] or uint8) into one uint8 image.
+
+    Args:
+        images: the images; 1-channel images give a grey grid.
+        columns: images per row. Defaults to `ceil(sqrt(N))`.
+        padding: pixels between images. Defaults to `2`.
+
+    Returns:
+        uint8 array `[rows * (H + p) + p, columns * (W + p) + p, C]`.
+
+    Example:
+
+    >>> image_grid(np.zeros((6, 4, 4, 3), "uint8"), columns=3).shape
+    (14, 20, 3)
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        images = to_uint8(images)
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    grid = np.full(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels), 255, np.uint8
+    )
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        top, left = padding + row * (height + padding), padding + column * (width + padding)
+        grid[top : top + height, left : left + width] = image
+    return grid
+
+
+def save_png(image, path):
+    """Saves a uint8 `[H, W, C]` image (C = 1 or 3) as PNG.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "grid.png")
+    >>> save_png(np.zeros((4, 4, 1), "uint8"), path)
+    >>> Image.open(path).size
+    (4, 4)
+    """
+    image = np.asarray(image)
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
+
+
+def attention_probe(sampling_model):
+    """A function giving a generator's images and every SelfAttention map.
+
+    Returns `None` when the generator has no self-attention. Otherwise the
+    function maps the generator's inputs to `(images, [map_1, ...])`, maps
+    `[B, N_queries, N_keys]`, one per attention layer in order, using the
+    generator's own weights (inference mode).
+
+    Example:
+
+    >>> from tfattngan.models import dcgan_generator
+    >>> generator = dcgan_generator(32, 3, filters=4, attention="self", attention_sizes=(16,))
+    >>> images, maps = attention_probe(generator.sampling)(np.zeros((2, 100), "float32"))
+    >>> tuple(images.shape), [tuple(m.shape) for m in maps]
+    ((2, 32, 32, 3), [(2, 256, 256)])
+    """
+    layers = [layer for layer in sampling_model.layers if isinstance(layer, SelfAttention)]
+    if not layers:
+        return None
+    features_model = keras.Model(sampling_model.input, [sampling_model.outputs[0]] + [layer.input for layer in layers])
+
+    def probe(inputs):
+        images, *features = features_model(inputs, training=False)
+        return images, [layer(f, return_attention_scores=True)[1] for layer, f in zip(layers, features)]
+
+    return probe
+
+
+def query_points(height, width, count=4):
+    """`count` query positions (row, column) spread over a `height x width` map.
+
+    Example:
+
+    >>> query_points(16, 16)
+    [(4, 4), (4, 12), (12, 4), (12, 12)]
+    """
+    side = math.ceil(math.sqrt(count))
+    points = []
+    for index in range(count):
+        row, column = divmod(index, side)
+        points.append((int((row + 0.5) * height / side), int((column + 0.5) * width / side)))
+    return points
+
+
+def save_attention_maps(images, attention, path, queries=4):
+    """Saves, per sample, the image with query points and each query's attention map.
+
+    Like Figure 1 of the SAGAN paper: for a few query positions of the
+    attention layer's feature map, the heat map of the attention weights
+    over all keys, upsampled to the image.
+
+    Args:
+        images: `[B, S, S, C]` generated images in [-1, 1].
+        attention: `[B, N_queries, N_keys]` maps of one layer.
+        path: where to save the PNG.
+        queries: query points per sample. Defaults to `4`.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> maps = np.full((2, 64, 16), 1 / 16, "float32")
+    >>> path = os.path.join(tempfile.mkdtemp(), "attention.png")
+    >>> save_attention_maps(np.zeros((2, 16, 16, 3), "float32"), maps, path)
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    images, attention = np.asarray(images, "float32"), np.asarray(attention, "float32")
+    count, size = images.shape[0], images.shape[1]
+    query_side = int(round(math.sqrt(attention.shape[1])))
+    key_side = int(round(math.sqrt(attention.shape[2])))
+    points = query_points(query_side, query_side, queries)
+    colours = pyplot.cm.tab10(np.arange(len(points)))
+    figure, axes = pyplot.subplots(count, len(points) + 1, figsize=(1.6 * (len(points) + 1), 1.6 * count), squeeze=False)
+    scale = size / query_side
+    for row in range(count):
+        picture = to_uint8(images[row])
+        picture = picture[..., 0] if picture.shape[-1] == 1 else picture
+        axes[row, 0].imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+        for index, (query_row, query_column) in enumerate(points):
+            axes[row, 0].scatter([(query_column + 0.5) * scale - 0.5], [(query_row + 0.5) * scale - 0.5],
+                                 s=30, color=colours[index], edgecolors="white")
+            weights = attention[row, query_row * query_side + query_column].reshape(key_side, key_side)
+            axes[row, index + 1].imshow(picture, cmap="gray" if picture.ndim == 2 else None)
+            axes[row, index + 1].imshow(weights, cmap="magma", alpha=0.75,
+                                        extent=(-0.5, size - 0.5, size - 0.5, -0.5), interpolation="bilinear")
+            axes[row, index + 1].scatter([(query_column + 0.5) * scale - 0.5], [(query_row + 0.5) * scale - 0.5],
+                                         s=30, color=colours[index], edgecolors="white")
+    for axis in axes.ravel():
+        axis.set_axis_off()
+    axes[0, 0].set_title("sample", fontsize=8)
+    for index in range(len(points)):
+        axes[0, index + 1].set_title(f"query {index + 1}", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
