@@ -92,6 +92,8 @@ class GANConfig:
     sample_every: int = 500
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
+    eval_every: int = 0  # steps between FID evaluations; 0: none
+    eval_samples: int = 2000
 
     def replace(self, **changes):
         """A copy with some fields changed.
@@ -371,9 +373,11 @@ def validate(config):
         if getattr(config, name) not in allowed:
             raise UserInputError(f"{name}={getattr(config, name)!r} is not one of {', '.join(allowed)}.")
     for name in ("batch_size", "steps", "n_critic", "latent_dim", "log_every", "sample_every",
-                 "checkpoint_every", "keep_checkpoints"):
+                 "checkpoint_every", "keep_checkpoints", "eval_samples"):
         if getattr(config, name) < 1:
             raise UserInputError(f"{name} must be at least 1, got {getattr(config, name)}.")
+    if config.eval_every < 0:
+        raise UserInputError(f"eval_every must be 0 (no FID during training) or a number of steps, got {config.eval_every}.")
     if config.architecture == "resnet" and config.generator_attention == "regional":
         raise UserInputError("regional attention is built into the DCGAN architecture; use architecture=dcgan.")
     if config.num_classes and config.architecture != "resnet":

@@ -49,6 +49,8 @@ def build_parser():
     parser.add_argument("--steps", type=int, help="total generator steps to reach (a resumed run continues to it)")
     parser.add_argument("--batch-size", type=int, help="global batch size")
     parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument("--eval-every", type=int, help="compute FID every N steps and keep the best checkpoint (0: never)")
+    parser.add_argument("--eval-samples", type=int, help="generated and real images per FID evaluation")
     parser.add_argument("--strategy", default="auto", help="auto, default, one-device, mirrored, multi-worker or tpu")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a config field")
     parser.add_argument("--list-recipes", action="store_true", help="list the recipes and exit")
@@ -113,7 +115,8 @@ def resolve(args):
     else:
         config = saved
     assignments = list(args.set)
-    for flag, field in (("dataset", "dataset"), ("steps", "steps"), ("batch_size", "batch_size"), ("seed", "seed")):
+    for flag, field in (("dataset", "dataset"), ("steps", "steps"), ("batch_size", "batch_size"), ("seed", "seed"),
+                        ("eval_every", "eval_every"), ("eval_samples", "eval_samples")):
         value = getattr(args, flag)
         if value is not None:
             assignments.append(f"{field}={value}")

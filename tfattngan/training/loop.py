@@ -45,6 +45,8 @@ class RunSummary:
     curves: str
     attention_maps: str
     interrupted: bool
+    best_checkpoint: str = None
+    best_fid: float = None
 
     def describe(self):
         """A few lines telling the user where everything is."""
@@ -56,6 +58,8 @@ class RunSummary:
         ]
         if self.attention_maps:
             lines.append(f"  attention maps:  {self.attention_maps}")
+        if self.best_checkpoint:
+            lines.append(f"  best FID:        {self.best_fid:.2f} at {self.best_checkpoint}")
         lines.append(f"  TensorBoard:     tensorboard --logdir {self.run_dir}/logs")
         return "\n".join(lines)
 
@@ -132,12 +136,20 @@ class _Loop:
         self.chief = is_chief(self.trainer.strategy)
         self.manager = self.run.checkpoint_manager(self.trainer.checkpoint, self.config.keep_checkpoints)
         self._restore()
+        self.evaluator = self._fid_evaluator()
+        # Every worker evaluates (the same weights give the same FID) so that all take part in the best saves.
+        self.best = self.run.best_fid()
+        best_dir = self.run.best_checkpoint_dir
         if not self.chief:
             # Other workers must take part in every save; they write to a scratch directory.
             self.scratch = tempfile.TemporaryDirectory(prefix="tfattngan-worker-")
             self.manager = tf.train.CheckpointManager(self.trainer.checkpoint, self.scratch.name, max_to_keep=1)
+            best_dir = os.path.join(self.scratch.name, "best")
         else:
             self.run.save_config(self.config)
+        self.best_manager = tf.train.CheckpointManager(
+            self.trainer.checkpoint, str(best_dir), max_to_keep=1, checkpoint_name="best"
+        )
         self.log = TrainingLog(self.run.losses_csv, self.run.log_dir, resume_step=self.step) if self.chief else None
         self.probe = attention_probe(self.trainer.sampling_generator())
         self.log_stream = log_stream if self.chief else open(os.devnull, "w")
@@ -164,6 +176,41 @@ class _Loop:
                 "earlier one, or give a new --out."
             ) from None
 
+    def _fid_evaluator(self):
+        """The FID evaluator of `eval_every`, made up front so that missing weights fail at once."""
+        if not self.config.eval_every:
+            return None
+        from tfattngan.metrics import FIDEvaluator
+
+        config = self.config
+        return FIDEvaluator(
+            self.source, config.eval_samples, image_size=config.image_size, channels=config.channels,
+            center_crop=config.center_crop, seed=config.seed, progress=False,
+        )
+
+    def evaluate(self):
+        """Logs the FID of the sampling generator; saves the best checkpoint when it improves."""
+        from tfattngan.training.saved_run import TrainedGenerator
+
+        step = self.step
+        generator = TrainedGenerator(
+            config=self.config, model=self.trainer.sampling_generator(), step=step, checkpoint="",
+            is_ema=self.trainer.ema_generator is not None,
+        )
+        fid = float(self.evaluator.fid(generator))
+        if not np.isfinite(fid):
+            raise TrainingDivergedError(f"FID became {fid} at step {step}; {self._kept()}.")
+        improved = self.best is None or fid < self.best["fid"]
+        if improved:
+            self.best = {"step": step, "fid": fid, "checkpoint": self.save_checkpoint(self.best_manager)}
+            if self.chief:
+                self.run.save_best_fid(self.best)
+        if self.chief:
+            self.log.scalars(step, {"fid": fid, "best_fid": self.best["fid"]})
+            print(f"step {step}: FID {fid:.2f} ({self.config.eval_samples} samples)"
+                  + (" (best so far)" if improved else f"; best {self.best['fid']:.2f} at step {self.best['step']}"),
+                  file=self.log_stream, flush=True)
+
     def _region_bank_images(self):
         from tfattngan.data import make_dataset
 
@@ -178,7 +225,7 @@ class _Loop:
         latest = self.manager.latest_checkpoint
         return f"the last good one ({latest}) is kept" if latest else "and none had been written before"
 
-    def save_checkpoint(self):
+    def save_checkpoint(self, manager=None):
         if self.trainer._regional:
             self.trainer.fill_region_banks(self._region_bank_images())
         variables = self.trainer.checkpoint_variables()
@@ -187,7 +234,7 @@ class _Loop:
                 f"weights are not finite at step {self.step}; no checkpoint was written, {self._kept()}. "
                 "Lower the learning rates and run again to resume."
             )
-        return self.manager.save(checkpoint_number=self.step)
+        return (manager or self.manager).save(checkpoint_number=self.step)
 
     def draw(self):
         if not self.chief:
@@ -213,6 +260,8 @@ class _Loop:
         window_start, window_steps = time.perf_counter(), 0
         if self.step == 0:
             self.draw()
+            if self.evaluator is not None:
+                self.evaluate()
         while self.step < stop_at:
             metrics = {name: float(value) for name, value in self.trainer.train_step(iterator).items()}
             bad = [name for name, value in metrics.items() if not np.isfinite(value)]
@@ -236,6 +285,8 @@ class _Loop:
                 self.log.flush()
             if step % config.checkpoint_every == 0 or step == stop_at:
                 self.save_checkpoint()
+            if self.evaluator is not None and (step % config.eval_every == 0 or step == stop_at):
+                self.evaluate()
         progress.finish()
 
 
@@ -247,7 +298,12 @@ def train(config, run_dir, strategy=None, source=None, stop_at=None, log_stream=
     and data position; it runs until step `config.steps` (or `stop_at`).
     Ctrl-C (or SIGTERM) stops it cleanly after saving a checkpoint; a NaN or
     infinite loss stops it with `TrainingDivergedError`, keeping the last
-    good checkpoint.
+    good checkpoint. With `config.eval_every` set, the FID of
+    `config.eval_samples` generated images against as many training images
+    is computed at the start, every `eval_every` steps and at the end
+    (Inception weights from `$TFATTNGAN_INCEPTION_WEIGHTS`), logged as
+    `fid`, and the checkpoint with the best FID is kept in
+    `checkpoints/best/` apart from the latest ones.
 
     Args:
         config: a `GANConfig`.
@@ -297,6 +353,8 @@ def train(config, run_dir, strategy=None, source=None, stop_at=None, log_stream=
         curves=str(loop.run.curves_png),
         attention_maps=loop.latest_attention,
         interrupted=interrupted,
+        best_checkpoint=loop.best["checkpoint"] if loop.best else None,
+        best_fid=loop.best["fid"] if loop.best else None,
     )
 
 

@@ -4,6 +4,7 @@ Layout::
 
     RUN/config.json        the resolved config
     RUN/checkpoints/       tf.train.CheckpointManager checkpoints (the latest N)
+    RUN/checkpoints/best/  the checkpoint with the lowest FID, and best.json (with --eval-every)
     RUN/logs/              TensorBoard event files
     RUN/samples/           sample grids and attention maps, one PNG per sample step
     RUN/losses.csv         the logged losses, one row per logged step
@@ -23,7 +24,7 @@ from tfattngan.recipes import GANConfig
 # the checkpoint belongs to another model, data set or optimiser.
 RESUMABLE_FIELDS = frozenset(
     {"steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "jit_compile", "source",
-     "generator_lr", "discriminator_lr"}
+     "generator_lr", "discriminator_lr", "eval_every", "eval_samples"}
 )
 
 
@@ -60,6 +61,10 @@ class RunDirectory:
         return self.path / "checkpoints"
 
     @property
+    def best_checkpoint_dir(self):
+        return self.checkpoint_dir / "best"
+
+    @property
     def samples_dir(self):
         return self.path / "samples"
 
@@ -89,6 +94,28 @@ class RunDirectory:
             raise UserInputError(
                 f"{self.config_path} is not a readable run config ({error}); use another --out."
             ) from None
+
+    def best_fid(self):
+        """The best FID record (`step`, `fid`, `checkpoint`) of the run, or None.
+
+        Example:
+
+        >>> import tempfile
+        >>> run = RunDirectory(tempfile.mkdtemp())
+        >>> run.save_best_fid({"step": 10, "fid": 42.5, "checkpoint": "ckpt"})
+        >>> run.best_fid()["fid"]
+        42.5
+        """
+        path = self.best_checkpoint_dir / "best.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def save_best_fid(self, record):
+        """Writes the best FID record, atomically."""
+        path = self.best_checkpoint_dir / "best.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(temporary, path)
 
     def save_config(self, config):
         """Writes the resolved config as JSON, atomically."""

@@ -72,7 +72,9 @@ def load_generator(run_dir, checkpoint=None, use_ema=True):
     Args:
         run_dir: a directory written by `tfattngan.training.train` (or
             `train.py --out`).
-        checkpoint: a checkpoint path; defaults to the run's latest.
+        checkpoint: a checkpoint path, or `"best"` for the best-FID
+            checkpoint of a run trained with `eval_every`; defaults to the
+            run's latest.
         use_ema: take the EMA weights when the run keeps them. Defaults to
             True.
 
@@ -90,6 +92,10 @@ def load_generator(run_dir, checkpoint=None, use_ema=True):
         raise UserInputError(f"{path} is not a training run (no config.json); give the --out folder of train.py.")
     run = RunDirectory(path)
     config = run.saved_config()
+    if checkpoint == "best":
+        checkpoint = tf.train.latest_checkpoint(str(run.best_checkpoint_dir))
+        if checkpoint is None:
+            raise UserInputError(f"{path} has no best-FID checkpoint; train it with --eval-every N.")
     if checkpoint is None:
         checkpoint = tf.train.latest_checkpoint(str(run.checkpoint_dir))
         if checkpoint is None:

@@ -1,0 +1,57 @@
+import csv
+import io
+import json
+import pathlib
+
+import pytest
+import tensorflow as tf
+
+from tfattngan.errors import UserInputError
+from tfattngan.recipes import get_recipe
+from tfattngan.training import load_generator
+from tfattngan.training import train
+
+WEIGHTS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "inception" / "fid_inception_v3_weights.npz"
+
+
+@pytest.fixture
+def inception_weights(monkeypatch, tmp_path):
+    monkeypatch.setenv("TFATTNGAN_INCEPTION_WEIGHTS", str(WEIGHTS))
+    monkeypatch.setenv("TFATTNGAN_FID_CACHE", str(tmp_path / "fid-cache"))
+
+
+def _fid_rows(run_dir):
+    with open(run_dir / "losses.csv", newline="") as handle:
+        return {int(row["step"]): row for row in csv.DictReader(handle) if row.get("fid")}
+
+
+def test_fid_falls_during_a_short_quickstart_run_and_the_best_checkpoint_is_kept(tmp_path, inception_weights):
+    run = tmp_path / "run"
+    config = get_recipe("quickstart").replace(steps=150, eval_every=150, eval_samples=128, keep_checkpoints=1,
+                                              sample_every=150, checkpoint_every=50)
+    summary = train(config, run, log_stream=io.StringIO())
+    rows = _fid_rows(run)
+    assert sorted(rows) == [0, 150]
+    first, last = float(rows[0]["fid"]), float(rows[150]["fid"])
+    assert last < first - 10.0, (first, last)  # measured with 200 samples: 400 at step 0, 350 at step 150
+    best = json.loads((run / "checkpoints" / "best" / "best.json").read_text())
+    assert best["step"] == 150 and best["fid"] == pytest.approx(last, rel=1e-5)
+    assert summary.best_fid == pytest.approx(last, rel=1e-5)
+    assert load_generator(run, checkpoint="best").step == 150
+
+    # A later evaluation that is worse than the best keeps the best checkpoint as it is.
+    best["fid"] = 0.0
+    (run / "checkpoints" / "best" / "best.json").write_text(json.dumps(best))
+    kept = {path.name: path.read_bytes() for path in (run / "checkpoints" / "best").glob("best-*")}
+    train(config.replace(steps=152, eval_every=2), run, log_stream=io.StringIO())
+    assert float(_fid_rows(run)[152]["best_fid"]) == 0.0
+    assert {path.name: path.read_bytes() for path in (run / "checkpoints" / "best").glob("best-*")} == kept
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-152")
+
+
+def test_fid_during_training_without_weights_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.delenv("TFATTNGAN_INCEPTION_WEIGHTS", raising=False)
+    config = get_recipe("quickstart").replace(generator_filters=4, discriminator_filters=4, steps=2, eval_every=1)
+    with pytest.raises(UserInputError, match="TFATTNGAN_INCEPTION_WEIGHTS"):
+        train(config, tmp_path, log_stream=io.StringIO())
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")) is None
