@@ -66,7 +66,7 @@ def build_parser():
     parser.add_argument("--num-real", type=int, help="reference images of a run's data set (default: --num-samples)")
     parser.add_argument("--dataset", help="the run's reference data set spec (default: the run's config.dataset)")
     parser.add_argument("--data-dir", help="tensorflow-datasets data directory")
-    parser.add_argument("--checkpoint", help="a checkpoint of the run (default: its latest)")
+    parser.add_argument("--checkpoint", help='a checkpoint of the run, or "best" for its best-FID one (default: its latest)')
     parser.add_argument("--no-ema", action="store_true", help="use the raw generator weights, not the EMA ones")
     parser.add_argument("--image-size", type=int, help="size to read --real/--fake images at (default: their own)")
     parser.add_argument("--weights", help="Inception weights: .npz, .pb or TF-Hub handle (see below)")
