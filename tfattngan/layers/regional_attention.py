@@ -261,7 +261,10 @@ class RegionalAttention(keras.layers.Layer):
 
     def _bank_regions(self, features):
         summary = ops.mean(features, axis=(1, 2))
-        index = ops.argmax(ops.matmul(ops.cast(summary, "float32"), ops.cast(self.bank_selector, "float32")), axis=-1)
+        scores = ops.matmul(ops.cast(summary, "float32"), ops.cast(self.bank_selector, "float32"))
+        # The first index of the maximum, like argmax; keras.ops.argmax on floats tests the sign bit with
+        # tf.bitwise.bitwise_and, an op TFLite has no builtin kernel for.
+        index = ops.top_k(scores, k=1)[1][:, 0]
         return ops.take(self.region_bank, index, axis=0)
 
     def call(self, features, images=None, training=None):

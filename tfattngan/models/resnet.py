@@ -54,16 +54,23 @@ def _conv(filters, size, name, use_bias=True):
     return spectral(keras.layers.Conv2D(filters, size, padding="same", use_bias=use_bias, name=name), True)
 
 
+def _upsample(x, name):
+    # 2x nearest upsampling as one resize op. keras.layers.UpSampling2D (tf.repeat) loses the static height
+    # when the batch size is unknown, and the TFLite converter then fails to lower the next Conv2D.
+    height, width = x.shape[1:3]
+    return keras.layers.Resizing(2 * height, 2 * width, interpolation="nearest", name=name)(x)
+
+
 def _generator_block(x, labels, num_classes, out_channels, name):
     h = _batch_norm(x, labels, num_classes, f"{name}_bn1")
     h = keras.layers.ReLU()(h)
-    h = keras.layers.UpSampling2D(2, name=f"{name}_up")(h)
+    h = _upsample(h, f"{name}_up")
     # Every block's output goes into a batch norm, so its convolutions need no bias.
     h = _conv(out_channels, 3, f"{name}_conv1", use_bias=False)(h)
     h = _batch_norm(h, labels, num_classes, f"{name}_bn2")
     h = keras.layers.ReLU()(h)
     h = _conv(out_channels, 3, f"{name}_conv2", use_bias=False)(h)
-    shortcut = keras.layers.UpSampling2D(2, name=f"{name}_shortcut_up")(x)
+    shortcut = _upsample(x, f"{name}_shortcut_up")
     shortcut = _conv(out_channels, 1, f"{name}_shortcut", use_bias=False)(shortcut)
     return keras.layers.Add(name=f"{name}_add")([h, shortcut])
 
