@@ -1,0 +1,124 @@
+"""The serving signatures of an exported generator.
+
+`serving_default` maps a latent (and a label) to images; `generate` maps a
+sample count and a seed to images, drawing the latents inside the graph, so
+that a client needs to send two numbers only. Both check their inputs with
+messages that reach every client (Python, `saved_model_cli`, TF Serving):
+the generator's own ops would otherwise fail deep inside with a matrix-size
+error.
+"""
+
+import tensorflow as tf
+
+from tfattngan.export.latents import cycled_labels
+from tfattngan.export.latents import seeded_latents
+
+SERVING = "serving_default"  # the signature TF Serving calls by default, and the one TFLite converts
+
+
+def to_uint8(images):
+    """Images in [-1, 1] as uint8 in [0, 255], rounded half to even like NumPy.
+
+    Example:
+
+    >>> to_uint8(tf.constant([-1.0, 0.0, 1.0])).numpy().tolist()
+    [0, 128, 255]
+    """
+    return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+
+
+def _checked(tensor, condition, *message):
+    """`tensor`, once `condition` holds; otherwise an InvalidArgumentError with `message`."""
+    with tf.control_dependencies([tf.debugging.Assert(condition, list(message), summarize=8)]):
+        return tf.identity(tensor)
+
+
+class GeneratorSignatures:
+    """The `serving_default` and `generate` functions of a sampling model.
+
+    Args:
+        model: a Keras model mapping `latent [B, latent_dim]` (and `label`
+            int32 `[B]` when `num_classes > 0`) to images in [-1, 1].
+        latent_dim: int, the latent width.
+        num_classes: int, classes of a class-conditional model, else 0.
+        max_samples: int, the largest `num_samples` that `generate` accepts.
+
+    Example:
+
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(12, activation="tanh"),
+    ...                           keras.layers.Reshape((2, 2, 3))])
+    >>> signatures = GeneratorSignatures(model, latent_dim=2, num_classes=0, max_samples=4)
+    >>> [(name, [spec.name for spec in specs]) for name, _, specs in signatures.endpoints()]
+    [('serving_default', ['latent']), ('generate', ['num_samples', 'seed'])]
+    >>> sorted(signatures.serve(tf.zeros([1, 2])))
+    ['images', 'images_uint8']
+    >>> tuple(signatures.generate(tf.constant(3), tf.constant(0, tf.int64))["images_uint8"].shape)
+    (3, 2, 2, 3)
+    """
+
+    def __init__(self, model, latent_dim, num_classes, max_samples):
+        self.model = model
+        self.latent_dim = int(latent_dim)
+        self.num_classes = int(num_classes)
+        self.max_samples = int(max_samples)
+
+    def endpoints(self):
+        """`(name, function, input_signature)` of each signature, for `ExportArchive.add_endpoint`.
+
+        The functions take exactly the signature's inputs: `serving_default`
+        takes `latent` (and `label`), `generate` takes `num_samples` and
+        `seed`.
+
+        Example: see the class.
+        """
+        latent = tf.TensorSpec([None, self.latent_dim], tf.float32, name="latent")
+        if self.num_classes:
+            serving = (self.serve, [latent, tf.TensorSpec([None], tf.int32, name="label")])
+        else:
+            serving = (lambda latent: self.serve(latent), [latent])
+        generate = [tf.TensorSpec([], tf.int32, name="num_samples"), tf.TensorSpec([], tf.int64, name="seed")]
+        return [(SERVING, *serving), ("generate", self.generate, generate)]
+
+    def serve(self, latent, label=None):
+        """`{"images": float32 [-1, 1], "images_uint8": uint8}` for the given latents.
+
+        Example: see the class.
+        """
+        shape = tf.shape(latent)
+        latent = _checked(
+            latent, tf.equal(shape[-1], self.latent_dim),
+            f"latent must have shape [batch, {self.latent_dim}] (this generator's latent size); got shape", shape,
+        )
+        if not self.num_classes:
+            return self._outputs(self.model(latent, training=False))
+        label = _checked(
+            label, tf.equal(tf.shape(label)[0], shape[0]),
+            "label must have one entry per latent; got label count and latent shape", tf.shape(label), shape,
+        )
+        label = _checked(
+            label, tf.reduce_all((label >= 0) & (label < self.num_classes)),
+            f"label must be class indices in [0, {self.num_classes}); got", label,
+        )
+        return self._outputs(self.model([latent, label], training=False))
+
+    def generate(self, num_samples, seed):
+        """`{"images_uint8": uint8}` of `num_samples` images for latents drawn from `seed`.
+
+        Example: see the class.
+        """
+        num_samples = _checked(
+            num_samples, (num_samples >= 1) & (num_samples <= self.max_samples),
+            f"num_samples must be between 1 and {self.max_samples} (the max_samples of this export; export again "
+            "with a larger --max-samples to raise it, or send several requests); got", num_samples,
+        )
+        latent = seeded_latents(num_samples, self.latent_dim, seed)
+        if not self.num_classes:
+            images = self.model(latent, training=False)
+        else:
+            images = self.model([latent, cycled_labels(num_samples, self.num_classes)], training=False)
+        return {"images_uint8": to_uint8(images)}
+
+    @staticmethod
+    def _outputs(images):
+        return {"images": tf.identity(images, name="images"), "images_uint8": to_uint8(images)}
