@@ -1,0 +1,172 @@
+"""Running a converted generator with the LiteRT interpreter on the CPU.
+
+LiteRT (`pip install ai-edge-litert`) is TFLite's runtime; when it is not
+installed, TensorFlow's own (deprecated) `tf.lite.Interpreter` runs the
+model instead, with the same results.
+"""
+
+import os
+import pathlib
+import warnings
+
+import numpy as np
+
+from tfattngan.errors import UserInputError
+from tfattngan.export.latents import cycled_labels
+from tfattngan.export.latents import seeded_latents
+from tfattngan.export.signatures import SERVING
+
+
+
+def load_interpreter(path, num_threads=None):
+    """`(interpreter, name)` for a `.tflite` file: LiteRT, else `tf.lite`.
+
+    Args:
+        path: the `.tflite` file.
+        num_threads: CPU threads. Defaults to the number of CPU cores.
+
+    Raises:
+        UserInputError: the file is missing or not a TFLite model.
+
+    Example (a model file comes from `convert_to_tflite`, see `TFLiteGenerator`):
+
+    >>> load_interpreter("/no/such.tflite")
+    Traceback (most recent call last):
+    ...
+    tfattngan.errors.UserInputError: /no/such.tflite does not exist; convert a SavedModel with tflite/convert.py first.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise UserInputError(f"{path} does not exist; convert a SavedModel with tflite/convert.py first.")
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        name = "ai_edge_litert"
+    except ImportError:
+        import tensorflow as tf
+
+        Interpreter, name = tf.lite.Interpreter, "tf.lite"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # tf.lite.Interpreter's deprecation notice
+            interpreter = Interpreter(model_path=str(path), num_threads=num_threads or os.cpu_count())
+    except ValueError as error:
+        reason = (str(error).strip().splitlines() or ["unreadable"])[0][:200]
+        raise UserInputError(
+            f"{path} is not a TFLite model ({reason}); give a file written by tflite/convert.py."
+        ) from None
+    return interpreter, name
+
+
+class TFLiteGenerator:
+    """A converted generator: latents (and labels) in, images out.
+
+    Runs the `serving_default` signature. A model converted with an open
+    batch dimension runs any batch at once (the input is resized); one
+    converted with a fixed batch runs in chunks of that size.
+
+    Args:
+        path: a `.tflite` file written by `convert_to_tflite`.
+        num_threads: CPU threads. Defaults to the number of CPU cores.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> from tfattngan.export import convert_to_tflite, export_generator
+    >>> from tfattngan.models import dcgan_generator
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = export_generator(dcgan_generator(16, 1, latent_dim=8, filters=2).sampling, folder / "1")
+    >>> _ = convert_to_tflite(folder / "1", folder / "gen.tflite")
+    >>> generator = TFLiteGenerator(folder / "gen.tflite", num_threads=1)
+    >>> generator.latent_dim, generator.batch_size, generator.interpreter_name
+    (8, None, 'ai_edge_litert')
+    >>> images = generator.sample(3, seed=0)
+    >>> images.shape
+    (3, 16, 16, 1)
+    >>> bool(np.array_equal(generator.generate(seeded_latents(3, 8, seed=0)), images))
+    True
+    >>> generator.feed(seeded_latents(1, 8, seed=0))  # low level: set the inputs, then invoke
+    >>> generator.interpreter.invoke()
+    """
+
+    def __init__(self, path, num_threads=None):
+        self.path = str(path)
+        self.num_threads = num_threads or os.cpu_count()
+        self.interpreter, self.interpreter_name = load_interpreter(path, self.num_threads)
+        if SERVING not in self.interpreter.get_signature_list():
+            raise UserInputError(f"{path} has no {SERVING!r} signature; convert it with tflite/convert.py.")
+        # A signature runner pins the interpreter's buffers (no resizing while it lives): keep only its indices.
+        runner = self.interpreter.get_signature_runner(SERVING)
+        inputs, outputs = runner.get_input_details(), runner.get_output_details()
+        del runner
+        if "latent" not in inputs or "images" not in outputs:
+            raise UserInputError(f"{path} maps {sorted(inputs)} to {sorted(outputs)}; it is not a converted generator.")
+        self._inputs = {name: details["index"] for name, details in inputs.items()}
+        self._images = outputs["images"]["index"]
+        latent_shape = inputs["latent"]["shape_signature"]
+        self.latent_dim = int(latent_shape[-1])
+        self.batch_size = None if latent_shape[0] == -1 else int(latent_shape[0])
+        self.conditional = "label" in inputs
+        self.interpreter.allocate_tensors()
+
+    def generate(self, latents, labels=None):
+        """float32 images `[N, S, S, C]` in [-1, 1] for latents `[N, latent_dim]` (and labels `[N]`).
+
+        Example: see the class.
+        """
+        latents = np.asarray(latents, np.float32)
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim or not len(latents):
+            raise UserInputError(f"latents must have shape [N >= 1, {self.latent_dim}], got {latents.shape}.")
+        labels = None if labels is None or not self.conditional else np.asarray(labels, np.int32)
+        if self.conditional and (labels is None or labels.shape != (len(latents),)):
+            raise UserInputError(f"{self.path} is class-conditional; give one int label per latent.")
+        step = self.batch_size or len(latents)
+        images = []
+        for start in range(0, len(latents), step):
+            chunk = slice(start, start + step)
+            count = len(latents[chunk])
+            self.feed(*self._padded(latents[chunk], None if labels is None else labels[chunk]))
+            self.interpreter.invoke()
+            images.append(self.interpreter.get_tensor(self._images)[:count])
+        return np.concatenate(images)
+
+    def sample(self, count, seed=0, num_classes=None):
+        """`count` images from `seeded_latents(count, latent_dim, seed)`, as the SavedModel's `generate` draws them.
+
+        A class-conditional model needs `num_classes`; the labels cycle
+        through the classes.
+
+        Example: see the class.
+        """
+        if self.conditional and not num_classes:
+            raise UserInputError(f"{self.path} is class-conditional; give the number of classes (--num-classes).")
+        latents = seeded_latents(count, self.latent_dim, seed).numpy()
+        labels = cycled_labels(count, num_classes).numpy() if self.conditional else None
+        return self.generate(latents, labels)
+
+    def feed(self, latents, labels=None):
+        """Sets the inputs of the next `interpreter.invoke()`, resizing them when the batch changes.
+
+        A fixed-batch model takes exactly `batch_size` rows.
+
+        Example: see the class.
+        """
+        arrays = {"latent": np.asarray(latents, np.float32)}
+        if self.conditional:
+            arrays["label"] = np.asarray(labels, np.int32)
+        current = self.interpreter.get_input_details()
+        shapes = {details["index"]: tuple(details["shape"]) for details in current}
+        if any(shapes[self._inputs[name]] != array.shape for name, array in arrays.items()):
+            for name, array in arrays.items():
+                self.interpreter.resize_tensor_input(self._inputs[name], list(array.shape), strict=True)
+            self.interpreter.allocate_tensors()
+        for name, array in arrays.items():
+            self.interpreter.set_tensor(self._inputs[name], array)
+
+    def _padded(self, latents, labels):
+        """A last chunk of a fixed-batch model, padded to the batch size."""
+        missing = (self.batch_size or len(latents)) - len(latents)
+        if missing:
+            latents = np.concatenate([latents, np.zeros((missing, self.latent_dim), np.float32)])
+            labels = None if labels is None else np.concatenate([labels, np.zeros(missing, np.int32)])
+        return latents, labels
