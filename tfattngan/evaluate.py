@@ -19,12 +19,11 @@ status 2.
 import argparse
 import datetime
 import json
-import os
 import pathlib
 import sys
-import tempfile
 import time
 
+from tfattngan.atomic_files import write_text_atomically
 from tfattngan.console import quiet_tensorflow_import
 from tfattngan.errors import UserInputError
 
@@ -96,29 +95,6 @@ def _check_arguments(args):
         if value is not None and value < 1:
             raise UserInputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     return pair
-
-
-def write_json_atomically(path, values):
-    """Writes `values` as JSON to `path` through a temporary file and a rename.
-
-    Example:
-
-    >>> folder = tempfile.mkdtemp()
-    >>> write_json_atomically(os.path.join(folder, "m.json"), {"fid": 1.5})
-    >>> json.load(open(os.path.join(folder, "m.json")))
-    {'fid': 1.5}
-    """
-    path = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(values, file, indent=2)
-            file.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def _format(value, std=None, digits=4):
@@ -225,7 +201,7 @@ def main(argv=None):
         }
         for path in (metrics_json, args.json):
             if path is not None:
-                write_json_atomically(path, values)
+                write_text_atomically(path, json.dumps(values, indent=2) + "\n")
         print(format_table(values, IS_UNAVAILABLE), flush=True)
         written = [str(path) for path in (metrics_json, args.json) if path is not None]
         if written:

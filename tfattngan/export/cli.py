@@ -148,7 +148,7 @@ def generate_parser():
 
 
 def _generate(args):
-    from tfattngan.export.atomic import atomic_file
+    from tfattngan.atomic_files import atomic_file
     from tfattngan.export.tflite_runtime import TFLiteGenerator
     from tfattngan.training.pictures import image_grid
     from tfattngan.training.pictures import save_png

@@ -15,7 +15,7 @@ import pathlib
 import keras
 
 from tfattngan.errors import UserInputError
-from tfattngan.export.atomic import atomic_directory
+from tfattngan.atomic_files import atomic_directory
 from tfattngan.export.serving_layout import version_path
 from tfattngan.export.signatures import GeneratorSignatures
 from tfattngan.training.saved_run import TrainedGenerator

@@ -20,7 +20,7 @@ import warnings
 import tensorflow as tf
 
 from tfattngan.errors import UserInputError
-from tfattngan.export.atomic import atomic_file
+from tfattngan.atomic_files import atomic_file
 from tfattngan.export.latents import cycled_labels
 from tfattngan.export.latents import seeded_latents
 from tfattngan.export.signatures import SERVING

@@ -28,6 +28,7 @@ import zipfile
 
 import numpy as np
 
+from tfattngan.atomic_files import atomic_file
 from tfattngan.data.source import IndexedReader
 from tfattngan.metrics.features import ImageFeatures
 from tfattngan.metrics.statistics import FeatureStatistics
@@ -138,23 +139,16 @@ class FeatureCache:
         path = self.path(description)
         statistics = features.statistics
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".npz")
-            try:
-                with os.fdopen(handle, "wb") as file:
-                    np.savez(
-                        file,
-                        mean=statistics.mean,
-                        scatter=statistics.scatter,
-                        count=np.int64(statistics.count),
-                        features=features.features.astype(np.float32),
-                        **({} if features.logits is None else {"logits": features.logits.astype(np.float32)}),
-                        description=np.array(json.dumps(description, sort_keys=True)),
-                    )
-                os.replace(temporary, path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
+            with atomic_file(path) as scratch, open(scratch, "wb") as file:
+                np.savez(
+                    file,
+                    mean=statistics.mean,
+                    scatter=statistics.scatter,
+                    count=np.int64(statistics.count),
+                    features=features.features.astype(np.float32),
+                    **({} if features.logits is None else {"logits": features.logits.astype(np.float32)}),
+                    description=np.array(json.dumps(description, sort_keys=True)),
+                )
         except OSError as error:
             warnings.warn(f"could not write the feature cache {path} ({error}); features will be computed again")
 

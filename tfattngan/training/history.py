@@ -6,6 +6,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfattngan.atomic_files import atomic_file
+
 
 class TrainingLog:
     """Writes logged values to `losses.csv` and TensorBoard, and plots them.
@@ -47,12 +49,10 @@ class TrainingLog:
         return rows, columns
 
     def _rewrite(self):
-        temporary = self.csv_path + ".tmp"
-        with open(temporary, "w", newline="") as handle:
+        with atomic_file(self.csv_path) as scratch, open(scratch, "w", newline="") as handle:
             writer = csv.DictWriter(handle, self.columns, restval="")
             writer.writeheader()
             writer.writerows(self.rows)
-        os.replace(temporary, self.csv_path)
 
     def scalars(self, step, values):
         """Logs named scalars at `step` to the CSV and TensorBoard."""
@@ -130,7 +130,6 @@ class TrainingLog:
             axis.grid(alpha=0.3)
         axes[-1, 0].set_xlabel("generator step")
         figure.tight_layout()
-        temporary = str(path) + ".tmp.png"
-        figure.savefig(temporary, dpi=100)
+        with atomic_file(path) as scratch:
+            figure.savefig(scratch, dpi=100)
         pyplot.close(figure)
-        os.replace(temporary, path)

@@ -12,11 +12,11 @@ Layout::
 """
 
 import json
-import os
 import pathlib
 
 import tensorflow as tf
 
+from tfattngan.atomic_files import write_text_atomically
 from tfattngan.errors import UserInputError
 from tfattngan.recipes import GANConfig
 
@@ -111,17 +111,11 @@ class RunDirectory:
 
     def save_best_fid(self, record):
         """Writes the best FID record, atomically."""
-        path = self.best_checkpoint_dir / "best.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(record, indent=2) + "\n")
-        os.replace(temporary, path)
+        write_text_atomically(self.best_checkpoint_dir / "best.json", json.dumps(record, indent=2) + "\n")
 
     def save_config(self, config):
         """Writes the resolved config as JSON, atomically."""
-        temporary = self.config_path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
-        os.replace(temporary, self.config_path)
+        write_text_atomically(self.config_path, json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
 
     def check_resumable(self, config):
         """Raises UserInputError if `config` cannot continue this run's checkpoints.

@@ -83,3 +83,18 @@ def atomic_file(path):
     finally:
         if scratch.exists():
             scratch.unlink()
+
+
+def write_text_atomically(path, text):
+    """Writes `text` to `path` through `atomic_file`.
+
+    Example:
+
+    >>> import tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "config.json"
+    >>> write_text_atomically(target, "{}\\n")
+    >>> target.read_text()
+    '{}\\n'
+    """
+    with atomic_file(path) as scratch:
+        scratch.write_text(text)
