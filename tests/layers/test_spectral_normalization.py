@@ -169,3 +169,27 @@ def test_layer_without_kernel_is_rejected():
         SpectralNormalization(keras.layers.BatchNormalization())(_inputs((2, 3)))
     with pytest.raises(ValueError, match="power_iterations"):
         SpectralNormalization(keras.layers.Dense(2), power_iterations=0)
+
+
+def _effective_matrix(case):
+    """A fresh layer's first call, in inference, on one-hot inputs; returns the matrix its kernel acts as.
+
+    The matrix comes from the outputs, not from the layer's own reshaping: for Dense and Conv2D it is
+    (inputs, outputs); for Conv2DTranspose it is PyTorch's view, (out, in * kh * kw).
+    """
+    if case == "dense":
+        layer = SpectralNormalization(keras.layers.Dense(256, use_bias=False))
+        return np.asarray(layer(np.eye(128, dtype="float32")))
+    if case == "conv2d":
+        layer = SpectralNormalization(keras.layers.Conv2D(32, 3, use_bias=False))
+        one_hots = np.eye(3 * 3 * 16, dtype="float32").reshape(-1, 3, 3, 16)
+        return np.asarray(layer(one_hots)).reshape(len(one_hots), 32)
+    layer = SpectralNormalization(keras.layers.Conv2DTranspose(24, 4, use_bias=False))
+    outputs = np.asarray(layer(np.eye(40, dtype="float32").reshape(40, 1, 1, 40)))  # [in, kh, kw, out]
+    return outputs.transpose(3, 0, 1, 2).reshape(24, -1)
+
+
+@pytest.mark.parametrize("case", ["dense", "conv2d", "conv2d_transpose"])
+def test_the_first_inference_call_of_a_fresh_layer_is_normalised(case):
+    # u starts warm (15 power iterations when the layer is built): no training call is needed.
+    assert abs(_largest_singular_value(_effective_matrix(case)) - 1.0) < 0.05

@@ -20,6 +20,11 @@ _TRANSPOSED_CONVOLUTIONS = (
 
 _pause_state = threading.local()
 
+# Power iterations run on the kernel when the layer is built, so that sigma is
+# right from the first call (torch.nn.utils.parametrizations.spectral_norm
+# runs 15 as well).
+WARM_START_ITERATIONS = 15
+
 
 def _read_unrounded(variable):
     """The variable's value in its own dtype, never autocast to float16."""
@@ -33,16 +38,26 @@ class SpectralNormalization(keras.layers.Wrapper):
 
     The raw kernel `W` stays the trainable variable; every forward pass uses
     `W / sigma(W)`, where `sigma` is estimated by power iteration with a
-    persistent, non-trainable vector `u` (Miyato et al. 2018; the same scheme
-    as TF-GAN, BigGAN and StudioGAN). Keras' built-in
+    persistent, non-trainable unit vector `u` (Miyato et al. 2018, as in
+    TF-GAN, BigGAN and StudioGAN). Keras' built-in
     `keras.layers.SpectralNormalization` instead overwrites the kernel in place
     on every training call, which this layer never does.
 
+    `u` starts as a random unit vector warmed up by 15 power iterations on
+    the initial kernel when the layer is built (as PyTorch's
+    `torch.nn.utils.parametrizations.spectral_norm` does), so `sigma` is
+    right to a few per cent from the very first call, inference included.
+
     The kernel is viewed as a matrix with the layer's output units as columns:
     `(..., out)` kernels (Dense, Conv1D/2D/3D, Embedding) are reshaped to
-    `(-1, out)`; transposed-convolution kernels, stored `(kh, kw, out, in)`,
-    have their last two axes swapped first, so `u` always has one entry per
-    output unit.
+    `(-1, out)`. Transposed-convolution kernels are stored
+    `(kh, kw, out, in)`; their last two axes are swapped first, giving a
+    `(kh * kw * in, out)` matrix with one `u` entry per output unit, the
+    transpose of PyTorch's view (`dim=1` for `ConvTranspose`, as BigGAN and
+    StudioGAN use it), so the same sigma. TF-GAN and Keras' wrapper instead
+    reshape every kernel to `(-1, kernel.shape[-1])`, which for a transposed
+    convolution is `(kh * kw * out, in)`: a different matrix with another
+    sigma. This layer treats every kernel alike, by its output units.
 
     `u` advances by `power_iterations` steps on every call with
     `training=True`, and never otherwise: inference, `model.export()` and
@@ -137,12 +152,18 @@ class SpectralNormalization(keras.layers.Wrapper):
         self.u = self.add_weight(
             name="u",
             shape=(1, units),
-            initializer=keras.initializers.RandomNormal(stddev=1.0),
+            initializer=self._warm_started_u,
             trainable=False,
             autocast=False,
             aggregation="only_first_replica",
         )
         self.built = True
+
+    def _warm_started_u(self, shape, dtype=None):
+        """A unit random vector after `WARM_START_ITERATIONS` power iterations on the kernel."""
+        u = self._normalize(keras.initializers.RandomNormal(stddev=1.0)(shape, dtype="float32"))
+        matrix = self._as_matrix(_read_unrounded(self._kernel_variable()))
+        return self._power_iterate(ops.cast(matrix, "float32"), u, WARM_START_ITERATIONS)
 
     def call(self, inputs, training=None):
         kernel_variable = self._kernel_variable()
@@ -200,9 +221,9 @@ class SpectralNormalization(keras.layers.Wrapper):
     def _normalize(self, vector):
         return vector / (ops.sqrt(ops.sum(ops.square(vector))) + self.epsilon)
 
-    def _power_iterate(self, matrix, u):
+    def _power_iterate(self, matrix, u, iterations=None):
         matrix = ops.stop_gradient(matrix)
-        for _ in range(self.power_iterations):
+        for _ in range(iterations or self.power_iterations):
             v = self._normalize(ops.matmul(u, ops.transpose(matrix)))
             u = self._normalize(ops.matmul(v, matrix))
         return u
