@@ -9,6 +9,12 @@ only (no einsum), which TFLite lowers to its builtin BATCH_MATMUL.
 import tensorflow as tf
 from keras import ops
 
+# An eager GradientTape records every op run inside a tf.custom_gradient
+# function and keeps its outputs alive, which would keep every block's map.
+# TensorFlow's own tf.recompute_grad stops recording with this context; there
+# is no public spelling of it.
+from tensorflow.python.eager.record import stop_recording
+
 
 def softmax_attention(query, key, value):
     """Attention with the whole `[B, Nq, Nk]` probability map held at once.
@@ -37,13 +43,17 @@ def softmax_attention(query, key, value):
 
 
 def blockwise_softmax_attention(query, key, value, block_size):
-    """Attention computed for `block_size` queries at a time.
+    """Attention computed for `block_size` queries at a time, in every derivative.
 
     Gives the result of `softmax_attention` without ever holding the whole
-    `[B, Nq, Nk]` map: the forward pass loops over blocks of queries, and the
-    gradient recomputes each block's probabilities instead of storing them,
-    so peak memory grows with `block_size * Nk` rather than `Nq * Nk`. The
-    loop runs one block at a time (`parallel_iterations=1`).
+    `[B, Nq, Nk]` map, in the forward pass and in gradients of any order:
+    the forward pass loops over blocks of queries, and each derivative is
+    again a loop over the blocks that recomputes one block's probabilities
+    at a time instead of storing them. So peak memory grows with
+    `block_size * Nk` rather than `Nq * Nk` eagerly and inside `tf.function`,
+    for the forward pass, its gradient, and the gradient of a gradient (a
+    gradient penalty through a discriminator with attention). The loops run
+    one block at a time (`parallel_iterations=1`).
 
     Args:
         query: `[B, Nq, d]` tensor.
@@ -67,79 +77,101 @@ def blockwise_softmax_attention(query, key, value, block_size):
     block_size = int(block_size)
     if block_size < 1:
         raise ValueError(f"block_size must be a positive integer, got {block_size}.")
+    query, key, value = (tf.convert_to_tensor(t) for t in (query, key, value))
+
+    def attend_block(blocked, shared):
+        (query_block,), (key, value) = blocked, shared
+        probabilities = _probabilities(query_block, key)
+        return [tf.matmul(tf.cast(probabilities, value.dtype), value)], []
+
+    (output_blocks,), _ = _blockwise(
+        attend_block, [_split_into_blocks(query, block_size)], [key, value], [value.dtype]
+    )
+    return _merge_blocks(output_blocks, tf.shape(query)[1])
+
+
+def _blockwise(fn, blocked, shared, blocked_dtypes, summed_like=()):
+    """Maps `fn` over blocks, with derivatives of every order also blockwise.
+
+    `fn(blocked_slices, shared) -> (blocked_outputs, summed_outputs)` runs on
+    slice `i` of every tensor in `blocked` (their leading axis counts blocks)
+    and on the whole `shared` tensors. The result is the blocked outputs
+    stacked over blocks (of `blocked_dtypes`) and the summed outputs added up
+    over blocks (shaped and typed like the tensors of `summed_like`).
+
+    Its gradient is the same kind of map over the same blocks: for each block
+    it recomputes `fn` under a tape and returns that block's vector-Jacobian
+    product (blocked for the blocked inputs, summed for the shared ones), so
+    no derivative stores more than one block's intermediates, and the
+    gradient's own gradient is built the same way.
+
+    Returns:
+        `(blocked_outputs, summed_outputs)`, two lists of tensors.
+    """
+    count, num_shared = len(blocked), len(shared)
+    num_blocked_outputs = len(blocked_dtypes)
 
     @tf.custom_gradient
-    def attend(query, key, value):
-        num_queries = tf.shape(query)[1]
-        query_blocks = _split_into_blocks(query, block_size)
+    def run(*tensors):
+        blocked_inputs, shared_inputs = list(tensors[:count]), list(tensors[count:])
+        # Copies that no outer tape watches: the loop's ops are not recorded
+        # (their tensors are not kept), while tapes inside `fn` still work.
+        with stop_recording():
+            detached = [tf.identity(t) for t in tensors]
+        outputs = _loop(fn, detached[:count], detached[count:], blocked_dtypes, summed_like)
 
-        def forward_block(query_block):
-            probabilities = _probabilities(query_block, key)
-            return tf.matmul(tf.cast(probabilities, value.dtype), value)
+        def gradient(*cotangents):
+            cotangents = [tf.zeros_like(o) if c is None else c for o, c in zip(outputs, cotangents)]
 
-        output_blocks = tf.map_fn(
-            forward_block,
-            query_blocks,
-            parallel_iterations=1,
-            fn_output_signature=value.dtype,
-        )
-        output = _merge_blocks(output_blocks, num_queries)
+            def block_vjp(slices, shared_values):
+                primal_slices, slice_cotangents = slices[:count], slices[count:]
+                primal_shared, shared_cotangents = shared_values[:num_shared], shared_values[num_shared:]
+                with tf.GradientTape() as tape:
+                    tape.watch(primal_slices + primal_shared)
+                    block_outputs, block_sums = fn(primal_slices, primal_shared)
+                gradients = tape.gradient(
+                    list(block_outputs) + list(block_sums), primal_slices + primal_shared,
+                    output_gradients=slice_cotangents + shared_cotangents,
+                    unconnected_gradients=tf.UnconnectedGradients.ZERO,
+                )
+                return gradients[:count], gradients[count:]
 
-        def gradient(output_gradient):
-            gradient_blocks = tf.cast(
-                _split_into_blocks(output_gradient, block_size), tf.float32
+            blocked_gradients, shared_gradients = _blockwise(
+                block_vjp,
+                blocked_inputs + cotangents[:num_blocked_outputs],
+                shared_inputs + cotangents[num_blocked_outputs:],
+                [t.dtype for t in blocked_inputs],
+                summed_like=shared_inputs,
             )
-            key32 = tf.cast(key, tf.float32)
-            value32 = tf.cast(value, tf.float32)
-            num_blocks = tf.shape(query_blocks)[0]
+            return blocked_gradients + shared_gradients
 
-            def body(index, key_gradient, value_gradient, query_gradients):
-                query_block = query_blocks[index]
-                output_block_gradient = gradient_blocks[index]
-                probabilities = _probabilities(query_block, key)
-                value_gradient += tf.matmul(
-                    probabilities, output_block_gradient, transpose_a=True
-                )
-                probability_gradient = tf.matmul(
-                    output_block_gradient, value32, transpose_b=True
-                )
-                score_gradient = probabilities * (
-                    probability_gradient
-                    - tf.reduce_sum(
-                        probability_gradient * probabilities, -1, keepdims=True
-                    )
-                )
-                query_gradients = query_gradients.write(
-                    index, tf.matmul(score_gradient, key32)
-                )
-                key_gradient += tf.matmul(
-                    score_gradient,
-                    tf.cast(query_block, tf.float32),
-                    transpose_a=True,
-                )
-                return index + 1, key_gradient, value_gradient, query_gradients
+        return outputs, gradient
 
-            _, key_gradient, value_gradient, query_gradients = tf.while_loop(
-                lambda index, *_: index < num_blocks,
-                body,
-                (
-                    tf.constant(0),
-                    tf.zeros_like(key32),
-                    tf.zeros_like(value32),
-                    tf.TensorArray(tf.float32, size=num_blocks),
-                ),
-                parallel_iterations=1,
-            )
-            query_gradient = _merge_blocks(query_gradients.stack(), num_queries)
-            return (
-                tf.cast(query_gradient, query.dtype),
-                tf.cast(key_gradient, key.dtype),
-                tf.cast(value_gradient, value.dtype),
-            )
+    outputs = run(*blocked, *shared)
+    return list(outputs[:num_blocked_outputs]), list(outputs[num_blocked_outputs:])
 
-        return output, gradient
 
-    return attend(query, key, value)
+def _loop(fn, blocked, shared, blocked_dtypes, summed_like):
+    """`fn` over the blocks one at a time; summed outputs accumulate in float32."""
+    num_blocks = tf.shape(blocked[0])[0]
+
+    def body(index, arrays, sums):
+        outputs, summed = fn([tensor[index] for tensor in blocked], shared)
+        arrays = [array.write(index, output) for array, output in zip(arrays, outputs)]
+        sums = [total + tf.cast(value, tf.float32) for total, value in zip(sums, summed)]
+        return index + 1, arrays, sums
+
+    _, arrays, sums = tf.while_loop(
+        lambda index, *_: index < num_blocks,
+        body,
+        (
+            tf.constant(0),
+            [tf.TensorArray(dtype, size=num_blocks) for dtype in blocked_dtypes],
+            [tf.zeros(tf.shape(like), tf.float32) for like in summed_like],
+        ),
+        parallel_iterations=1,
+    )
+    return [array.stack() for array in arrays] + [tf.cast(total, like.dtype) for total, like in zip(sums, summed_like)]
 
 
 def _probabilities(query, key):
@@ -152,9 +184,7 @@ def _split_into_blocks(tensor, block_size):
     shape = tf.shape(tensor)
     padding = (-shape[1]) % block_size
     padded = tf.pad(tensor, [[0, 0], [0, padding], [0, 0]])
-    blocks = tf.reshape(
-        padded, [shape[0], -1, block_size, tensor.shape[-1]]
-    )
+    blocks = tf.reshape(padded, [shape[0], -1, block_size, tensor.shape[-1]])
     return tf.transpose(blocks, [1, 0, 2, 3])
 
 

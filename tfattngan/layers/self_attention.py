@@ -13,11 +13,16 @@ class SelfAttention(keras.layers.Layer):
     """Self-attention of SAGAN: every position attends to every other one.
 
     For a channels-last feature map `x [B, H, W, C]` with `N = H * W`
-    positions, 1x1 convolutions (no bias) give queries `f(x)` and keys `g(x)`
-    with `key_channels` channels and values `h(x)`; the attention map is
-    `beta = softmax(f(x) g(x)^T)` over the keys, `o = beta h(x)`, and the
-    output is `y = gamma * o + x` with a scalar `gamma` initialised to 0, so
-    the layer starts as the identity.
+    positions, 1x1 convolutions (no bias) with `key_channels` channels give
+    the paper's `f(x)` and `g(x)`, and one more gives the values `h(x)`. The
+    paper's attention of output position `j` on position `i` is
+    `beta_ji = softmax_i(s_ij)` with `s_ij = f(x_i)^T g(x_j)`: the softmax
+    runs over `i`, so `f` gives the keys (the positions attended to) and `g`
+    the queries (the position attending), as in the official code's
+    `s = matmul(g, f, transpose_b=True)` with the softmax over its last
+    axis. Then `o_j = sum_i beta_ji h(x_i)` and `y = gamma * o + x` with a
+    scalar `gamma` initialised to 0, so the layer starts as the identity.
+    The layer's `query_projection` is `g` and its `key_projection` is `f`.
 
     With `value_channels=None` the values have `C` channels (the paper's
     formula). With `value_channels` set (the official SAGAN/BigGAN code uses
@@ -27,9 +32,13 @@ class SelfAttention(keras.layers.Layer):
     giving `N / 4` keys. The softmax runs in float32 under `mixed_float16`.
 
     `query_block_size` selects the memory-lean mode: attention is computed
-    for that many queries at a time and the gradient recomputes each block,
-    so the `N x N` map is never held whole; the result equals the full mode.
-    Use it for 64x64 and 128x128 feature maps.
+    for that many queries at a time, and every derivative (the gradient, and
+    the gradient of a gradient that a gradient penalty takes through a
+    discriminator) recomputes one block at a time, so the `N x N` map is
+    never held whole, eagerly or in a `tf.function`; peak memory scales with
+    `query_block_size * N` instead of `N * N` and the result equals the full
+    mode (see `benchmarks/self_attention_memory.py`). Use it for 64x64 and
+    128x128 feature maps.
 
     Args:
         key_channels: int, channels of queries and keys. Defaults to `None`,
@@ -95,7 +104,8 @@ class SelfAttention(keras.layers.Layer):
             filters,
             1,
             use_bias=False,
-            kernel_initializer=self.kernel_initializer,
+            # A fresh copy each: one unseeded initializer called twice gives the same values.
+            kernel_initializer=self.kernel_initializer.clone(),
             dtype=self.dtype_policy,
             name=name,
         )
