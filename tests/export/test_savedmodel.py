@@ -32,8 +32,10 @@ def test_a_tensorflow_only_client_gets_the_keras_images_in_inference_mode(name, 
 
     Calling twice gives identical images, so serving updates no state (no
     power iteration of spectral norm, no moving statistics). The Keras
-    generator in training mode differs by far more than the tolerance, so
-    an export in training mode could not pass.
+    generator in training mode differs by several times the tolerance, so
+    an export in training mode could not pass (for the SAGAN-div family,
+    whose only training-mode difference is one more power iteration on an
+    already warm `u`, by about five times).
     """
     family, served = families[name], fresh_process[name]
     assert served["images"].shape == family.keras_images.shape
@@ -44,7 +46,7 @@ def test_a_tensorflow_only_client_gets_the_keras_images_in_inference_mode(name, 
     assert served["inputs"].tolist() == (["label", "latent"] if family.config.num_classes else ["latent"])
     fresh = load_generator(family.run_dir).model  # a copy: a training-mode call changes its state
     training_mode = fresh(family.keras_inputs(), training=True).numpy()
-    assert np.abs(training_mode - family.keras_images).max() > 1e-3
+    assert np.abs(training_mode - family.keras_images).max() > 3e-5
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
@@ -116,12 +118,12 @@ def test_the_ema_generator_is_exported_unless_asked_otherwise(families, tmp_path
     assert np.abs(served - raw).max() <= 1e-5
 
 
-def test_the_region_bank_travels_with_the_ragan_export(families, fresh_process):
+def test_the_image_bank_travels_with_the_ragan_export(families, fresh_process):
     family = families["ragan_region_bank"]
     copy = load_generator(family.run_dir).model
     layer = next(layer for layer in copy.layers if isinstance(layer, RegionalAttention))
-    assert np.abs(layer.region_bank.numpy()).mean() > 1e-2
-    layer.region_bank.assign(tf.zeros_like(layer.region_bank))
+    assert np.abs(layer.bank_images.numpy()).mean() > 1e-2 and float(layer.bank_filled.numpy()) == 1.0
+    layer.bank_images.assign(tf.zeros_like(layer.bank_images))
     without_bank = copy(family.inputs["latent"], training=False).numpy()
     assert np.abs(without_bank - fresh_process[family.name]["images"]).max() > 1e-3
 

@@ -105,6 +105,7 @@ def run_layer_test(
     call_kwargs=None,
     expected_output_shape=None,
     prepare_layer=None,
+    build_layer=None,
     atol=1e-5,
     mixed_precision_rtol=2e-2,
 ):
@@ -121,6 +122,10 @@ def run_layer_test(
         expected_output_shape: the output shape for `input_data`.
         prepare_layer: called with each built layer to give it weights that
             make the check meaningful (for example a non-zero gamma).
+        build_layer: called with each new layer before its first call with
+            `input_data`, for layers that must first be called with other
+            inputs (regional attention is built by a call with images
+            before it samples from its bank).
         atol: tolerance of the float32 comparisons.
         mixed_precision_rtol: tolerance of the mixed-precision comparison,
             relative to the largest output magnitude.
@@ -128,6 +133,7 @@ def run_layer_test(
     call_kwargs = dict(call_kwargs or {})
     arrays = _as_inputs(input_data)
     prepare_layer = prepare_layer or (lambda layer: None)
+    build_layer = build_layer or (lambda layer: None)
 
     # Config round trip.
     layer = _make(layer_cls, init_kwargs)
@@ -137,6 +143,7 @@ def run_layer_test(
     assert type(revived) is layer_cls and revived.get_config() == config
 
     # Eager call in inference mode (the first call builds the layer).
+    build_layer(layer)
     _call(layer, arrays, **call_kwargs)
     prepare_layer(layer)
     eager = _first(_call(layer, arrays, **call_kwargs))
@@ -194,6 +201,7 @@ def run_layer_test(
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         mixed = _make(layer_cls, init_kwargs)
+        build_layer(mixed)
         _call(mixed, arrays, **call_kwargs)
         mixed.set_weights(reference_weights)
         assert all(v.dtype == "float32" for v in mixed.weights), "variables must stay float32"
@@ -216,6 +224,7 @@ def run_layer_test(
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         distributed = _make(layer_cls, init_kwargs)
+        build_layer(distributed)
         _call(distributed, arrays, **call_kwargs)
         distributed.set_weights(reference_weights)
     halves = _split(arrays)

@@ -78,7 +78,7 @@ def test_regional_attention_generator_trains_with_images_and_samples_without():
     latents = np.random.default_rng(0).normal(size=(4, 100)).astype("float32")
     images = np.random.default_rng(1).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
     layer.lambdas.assign([0.5, 1.0])
-    layer.fill_region_bank(images)
+    layer.fill_bank(images)
     assert models.sampling(latents).shape == (4, 32, 32, 3)
     assert not np.allclose(models.training([latents, images]), models.sampling(latents))
 

@@ -3,6 +3,7 @@
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from tfattngan.layers.spectral_normalization import SpectralNormalization
@@ -28,16 +29,34 @@ class RegionalAttention(keras.layers.Layer):
     4. the output is `O = sum_i lambda_i * A_i + g`, with trainable scalars
        `lambda_i` initialised to 0, so the layer starts as the identity.
 
-    Sampling without real images. The paper does not say how a trained
-    generator samples when no real images are at hand. This layer keeps a
-    region bank: the `A_i` maps of `bank_size` real images, stored in a
-    non-trainable weight by `fill_region_bank(images)` (the trainer calls it
-    when training ends and at every checkpoint). Called without `images`, the
-    layer takes for each sample one bank entry, chosen deterministically from
-    the features (the arg-max of a fixed random projection of their spatial
-    mean), so an exported generator needs only a latent and a given latent
-    always gives the same image. Before the bank is filled it holds zeros and
-    the layer passes `g` through unchanged.
+    The paper leaves `E` and `F` open ("E is encoder that can be designed to
+    coordinate with outputs you want"); the choices above are this layer's.
+    `E` runs twice per pass (on `X`, then on the regions); with spectral
+    normalisation its power iteration advances on the first run only, so `u`
+    moves once per training call, as in every other layer.
+
+    Sampling without real images. The generator needs real images in
+    training; a trained generator samples from a latent alone by drawing `X`
+    from an image bank: `bank_size` real images stored in a non-trainable
+    weight by `fill_bank(images)` (the trainer fills it from the training
+    data before the first step). Called with `latent` instead of `images`,
+    the layer takes for each sample one bank image and computes its regions
+    exactly as in training, with the current weights of `E`, `F` and the
+    projection (so the bank never goes stale, and an EMA copy of the layer
+    encodes the bank with its own weights). The bank image of a latent `z`
+    is given by the angle of its projection on two fixed orthonormal
+    directions (the normalised sum and alternating sum of its entries):
+    for `z ~ N(0, I)` that angle is uniform, so every bank image is drawn
+    equally often, as every training image is; the same latent always gives
+    the same image. Before the bank is filled the layer passes `g` through
+    unchanged when sampling.
+
+    The bank trades memory for diversity: samples can only show the regions
+    of `bank_size` real images, and the bank costs
+    `bank_size * H * W * c * 4` bytes in the layer's weights and in every
+    export (256 images: 3 MiB at 32x32x3, 12 MiB at 64x64x3, 48 MiB at
+    128x128x3). An exported generator therefore contains `bank_size` real
+    training images.
 
     The layer must be called once with `images` before it is used without
     them: that call builds the encoder for the image shape.
@@ -50,8 +69,8 @@ class RegionalAttention(keras.layers.Layer):
             Defaults to `32`.
         mask_width: float, standard deviation of the Gaussian masks as a
             fraction of the image side. Defaults to `0.15`.
-        bank_size: int, number of real images whose encodings the region
-            bank stores. Defaults to `64`.
+        bank_size: int, number of real images the bank stores for sampling.
+            Defaults to `256`.
         use_spectral_norm: bool, spectral normalisation on every convolution
             and dense layer. Defaults to `False`.
         kernel_initializer: initializer of the convolutions. Defaults to
@@ -60,21 +79,25 @@ class RegionalAttention(keras.layers.Layer):
 
     Call arguments:
         features: `[B, h, w, C]` generator features.
-        images: `[B, H, W, c]` real images in `[-1, 1]`, or `None` to sample
-            from the region bank. Defaults to `None`.
+        images: `[B, H, W, c]` real images in `[-1, 1]` (training), or
+            `None` to sample from the bank. Defaults to `None`.
+        latent: `[B, d]` latents (`d >= 2`) that choose each sample's bank
+            image when `images` is `None`; pass the generator's latent.
+            Defaults to `None`.
         training: bool, passed to the spectral normalisation. Defaults to
             `None`.
 
     Example:
 
     >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
     >>> layer = RegionalAttention(num_regions=2, bank_size=4)
     >>> g = np.zeros((3, 8, 8, 16), "float32")
-    >>> x = np.random.default_rng(0).uniform(-1, 1, (3, 32, 32, 3)).astype("float32")
+    >>> x = rng.uniform(-1, 1, (3, 32, 32, 3)).astype("float32")
     >>> tuple(layer(g, x).shape)
     (3, 8, 8, 16)
-    >>> layer.fill_region_bank(np.concatenate([x, x]))
-    >>> tuple(layer(g).shape)
+    >>> layer.fill_bank(np.concatenate([x, x]))
+    >>> tuple(layer(g, latent=rng.normal(size=(3, 64)).astype("float32")).shape)
     (3, 8, 8, 16)
 
     Reference:
@@ -88,7 +111,7 @@ class RegionalAttention(keras.layers.Layer):
         encoder_filters=(32, 64),
         localization_filters=32,
         mask_width=0.15,
-        bank_size=64,
+        bank_size=256,
         use_spectral_norm=False,
         kernel_initializer="glorot_uniform",
         **kwargs,
@@ -119,12 +142,13 @@ class RegionalAttention(keras.layers.Layer):
         return self._maybe_normalized(
             keras.layers.Conv2D(
                 filters, size, strides=strides, padding="same",
-                kernel_initializer=self.kernel_initializer,
+                # A fresh copy each: one unseeded initializer called twice gives the same values.
+                kernel_initializer=self.kernel_initializer.clone(),
                 dtype=self.dtype_policy, name=name,
             )
         )
 
-    def build(self, features_shape, images_shape=None):
+    def build(self, features_shape, images_shape=None, latent_shape=None):
         if images_shape is None:
             raise ValueError(
                 "RegionalAttention must first be called with real images "
@@ -145,14 +169,14 @@ class RegionalAttention(keras.layers.Layer):
         self.image_size = tuple(images_shape[1:3])
         self.image_channels = images_shape[3]
 
-        self.encoder = [
-            self._conv(filters, 4, 2, f"encoder_{index}")
-            for index, filters in enumerate(self.encoder_filters)
-        ]
+        # One attribute per convolution: tf.train.Checkpoint does not see layers held in a list attribute
+        # (Keras 3 tracks the list for its own saving only), so a list would leave E out of checkpoints.
         shape = tuple(images_shape)
-        for conv in self.encoder:
+        for index, filters in enumerate(self.encoder_filters):
+            conv = self._conv(filters, 4, 2, f"encoder_{index}")
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
+            setattr(self, f"encoder_{index}", conv)
         self.localization_conv = self._conv(self.localization_filters, 3, 1, "localization_conv")
         self.localization_conv.build(shape)
         self.localization_dense = self._maybe_normalized(
@@ -168,19 +192,17 @@ class RegionalAttention(keras.layers.Layer):
         self.projection.build((None, height, width, self.encoder_filters[-1]))
 
         self.lambdas = self.add_weight(name="lambdas", shape=(self.num_regions,), initializer="zeros")
-        self.region_bank = self.add_weight(
-            name="region_bank",
-            shape=(self.bank_size, self.num_regions, height, width, channels),
-            initializer="zeros",
+        self.bank_images = self.add_weight(
+            name="bank_images", shape=(self.bank_size,) + tuple(images_shape[1:]), initializer="zeros",
             trainable=False,
         )
-        self.bank_selector = self.add_weight(
-            name="bank_selector",
-            shape=(channels, self.bank_size),
-            initializer=keras.initializers.RandomNormal(stddev=1.0),
-            trainable=False,
-        )
+        self.bank_filled = self.add_weight(name="bank_filled", shape=(), initializer="zeros", trainable=False)
         self.built = True
+
+    @property
+    def encoder(self):
+        """The encoder `E`'s convolutions, in order (available once built)."""
+        return [getattr(self, f"encoder_{index}") for index in range(len(self.encoder_filters))]
 
     def _grid_logits(self):
         """Dense-layer biases that put the initial centres on a grid."""
@@ -198,6 +220,12 @@ class RegionalAttention(keras.layers.Layer):
             images = ops.leaky_relu(conv(images), negative_slope=0.2)
         return images
 
+    def _centres(self, encoded):
+        hidden = ops.leaky_relu(self.localization_conv(encoded), negative_slope=0.2)
+        logits = self.localization_dense(ops.mean(hidden, axis=(1, 2)))
+        centres = ops.sigmoid(ops.cast(logits, "float32"))
+        return ops.reshape(centres, (-1, self.num_regions, 2))
+
     def region_centres(self, images):
         """Predicted region centres `[B, N, 2]` as (row, column) in `[0, 1]`.
 
@@ -210,10 +238,7 @@ class RegionalAttention(keras.layers.Layer):
         >>> tuple(layer.region_centres(x).shape)
         (2, 4, 2)
         """
-        hidden = ops.leaky_relu(self.localization_conv(self._encode(images)), negative_slope=0.2)
-        logits = self.localization_dense(ops.mean(hidden, axis=(1, 2)))
-        centres = ops.sigmoid(ops.cast(logits, "float32"))
-        return ops.reshape(centres, (-1, self.num_regions, 2))
+        return self._centres(self._encode(images))
 
     def region_masks(self, centres):
         """Gaussian masks `[B, N, H, W]` (float32) around `centres [B, N, 2]`.
@@ -248,35 +273,65 @@ class RegionalAttention(keras.layers.Layer):
         >>> tuple(layer.encode_regions(x).shape)
         (2, 3, 4, 4, 8)
         """
-        masks = self.region_masks(self.region_centres(images))
+        masks = self.region_masks(self._centres(self._encode(images)))
         regions = images[:, None] * ops.cast(masks[..., None], images.dtype)
         height, width = self.image_size
         regions = ops.reshape(regions, (-1, height, width, images.shape[-1]))
-        encoded = ops.image.resize(self._encode(regions), self.feature_size, interpolation="bilinear")
+        # E's second run: its spectral norm already advanced on the first.
+        with SpectralNormalization.power_iteration_paused():
+            encoded = self._encode(regions)
+        encoded = ops.image.resize(encoded, self.feature_size, interpolation="bilinear")
         encoded = self.projection(encoded)
         feature_height, feature_width = self.feature_size
         return ops.reshape(
             encoded, (-1, self.num_regions, feature_height, feature_width, encoded.shape[-1])
         )
 
-    def _bank_regions(self, features):
-        summary = ops.mean(features, axis=(1, 2))
-        scores = ops.matmul(ops.cast(summary, "float32"), ops.cast(self.bank_selector, "float32"))
-        # The first index of the maximum, like argmax; keras.ops.argmax on floats tests the sign bit with
-        # tf.bitwise.bitwise_and, an op TFLite has no builtin kernel for.
-        index = ops.top_k(scores, k=1)[1][:, 0]
-        return ops.take(self.region_bank, index, axis=0)
+    def bank_index(self, latent):
+        """The bank image each latent samples with, int32 `[B]`.
 
-    def call(self, features, images=None, training=None):
-        if images is None:
-            regions = self._bank_regions(features)
-        else:
+        The angle of the latent's projection on two fixed orthonormal
+        directions, cut into `bank_size` equal sectors: uniform over the bank
+        for normal latents, and computed with TFLite builtin ops.
+
+        Example:
+
+        >>> import numpy as np
+        >>> layer = RegionalAttention(bank_size=8)
+        >>> _ = layer(np.zeros((1, 4, 4, 8), "float32"), np.zeros((1, 16, 16, 1), "float32"))
+        >>> z = np.random.default_rng(0).normal(size=(4000, 16)).astype("float32")
+        >>> counts = np.bincount(layer.bank_index(z).numpy(), minlength=8)
+        >>> bool(counts.min() > 400 and counts.max() < 600)
+        True
+        """
+        latent = ops.convert_to_tensor(latent)
+        if len(latent.shape) != 2 or latent.shape[-1] is None or latent.shape[-1] < 2:
+            raise ValueError(
+                f"RegionalAttention samples its bank with latents [B, d >= 2]; got shape {tuple(latent.shape)}."
+            )
+        projected = ops.matmul(ops.cast(latent, "float32"), _orthonormal_pair(latent.shape[-1]))
+        angle = ops.arctan2(projected[:, 1], projected[:, 0])  # uniform in (-pi, pi]
+        sector = ops.floor((angle + math.pi) * (self.bank_size / (2.0 * math.pi)))
+        return ops.cast(ops.minimum(sector, self.bank_size - 1), "int32")
+
+    def call(self, features, images=None, latent=None, training=None):
+        if images is not None:
             regions = self.encode_regions(images)
-        weights = ops.reshape(self.lambdas, (1, self.num_regions, 1, 1, 1))
+            present = 1.0
+        elif latent is not None:
+            bank_images = ops.take(self.bank_images, self.bank_index(latent), axis=0)
+            regions = self.encode_regions(ops.cast(bank_images, self.compute_dtype))
+            present = self.bank_filled
+        else:
+            raise ValueError(
+                "RegionalAttention needs real `images` (training) or the generator's `latent` "
+                "(sampling from the bank): call layer(features, images) or layer(features, latent=z)."
+            )
+        weights = ops.reshape(ops.cast(self.lambdas, "float32") * present, (1, self.num_regions, 1, 1, 1))
         return features + ops.sum(ops.cast(weights, features.dtype) * ops.cast(regions, features.dtype), axis=1)
 
-    def fill_region_bank(self, images):
-        """Stores the region encodings of real `images` in the bank.
+    def fill_bank(self, images):
+        """Stores real `images` in the bank that sampling draws on.
 
         Takes the first `bank_size` images, repeating them when there are
         fewer. Call it outside `strategy.run` (cross-replica context).
@@ -287,22 +342,21 @@ class RegionalAttention(keras.layers.Layer):
         >>> layer = RegionalAttention(num_regions=1, bank_size=2)
         >>> x = np.ones((1, 8, 8, 1), "float32")
         >>> _ = layer(np.zeros((1, 2, 2, 4), "float32"), x)
-        >>> layer.fill_region_bank(x)
-        >>> bool(np.abs(layer.region_bank.numpy()).sum() > 0)
-        True
+        >>> layer.fill_bank(x)
+        >>> layer.bank_images.numpy().sum(), float(layer.bank_filled.numpy())
+        (np.float32(128.0), 1.0)
         """
-        images = ops.convert_to_tensor(images, dtype=self.compute_dtype)
+        images = ops.convert_to_tensor(images, dtype="float32")
         expected = self.image_size + (self.image_channels,)
         if len(images.shape) != 4 or tuple(images.shape[1:]) != expected or images.shape[0] < 1:
             raise ValueError(
-                f"fill_region_bank needs real images of shape [N >= 1, {expected[0]}, "
+                f"fill_bank needs real images of shape [N >= 1, {expected[0]}, "
                 f"{expected[1]}, {expected[2]}] (the shape the layer was built for), got "
                 f"{tuple(images.shape)}."
             )
-        count = images.shape[0]
-        repeats = math.ceil(self.bank_size / count)
-        images = ops.tile(images, (repeats, 1, 1, 1))[: self.bank_size]
-        self.region_bank.assign(ops.cast(self.encode_regions(images), self.region_bank.dtype))
+        repeats = math.ceil(self.bank_size / images.shape[0])
+        self.bank_images.assign(ops.tile(images, (repeats, 1, 1, 1))[: self.bank_size])
+        self.bank_filled.assign(1.0)
 
     def get_config(self):
         config = super().get_config()
@@ -318,3 +372,11 @@ class RegionalAttention(keras.layers.Layer):
             }
         )
         return config
+
+
+def _orthonormal_pair(size):
+    """`[size, 2]`: the normalised sum and alternating sum of `size` entries, made orthonormal."""
+    total = np.ones(size) / np.sqrt(size)
+    alternating = np.where(np.arange(size) % 2 == 0, 1.0, -1.0)
+    alternating -= (alternating @ total) * total
+    return np.stack([total, alternating / np.linalg.norm(alternating)], axis=1).astype("float32")

@@ -136,6 +136,8 @@ class _Loop:
         self.chief = is_chief(self.trainer.strategy)
         self.manager = self.run.checkpoint_manager(self.trainer.checkpoint, self.config.keep_checkpoints)
         self._restore()
+        if self.trainer._regional and self.step == 0:
+            self.trainer.fill_banks(self._region_bank_images())
         self.evaluator = self._fid_evaluator()
         # Every worker evaluates (the same weights give the same FID) so that all take part in the best saves.
         self.best = self.run.best_fid()
@@ -226,8 +228,6 @@ class _Loop:
         return f"the last good one ({latest}) is kept" if latest else "and none had been written before"
 
     def save_checkpoint(self, manager=None):
-        if self.trainer._regional:
-            self.trainer.fill_region_banks(self._region_bank_images())
         variables = self.trainer.checkpoint_variables()
         if not bool(_all_finite(variables)):
             raise TrainingDivergedError(

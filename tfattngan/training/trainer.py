@@ -372,17 +372,19 @@ class GANTrainer:
             models.append(self.ema_generator.training)
         return [weight for model in models for weight in model.weights]
 
-    def fill_region_banks(self, images):
-        """Stores region encodings of real `images` in every RegionalAttention bank.
+    def fill_banks(self, images):
+        """Stores real `images` in the bank of every RegionalAttention layer.
 
-        Called by the training loop at each checkpoint and at the end, for
-        the generator and its EMA copy.
+        The banks of the generator and of its EMA copy get the same images;
+        sampling encodes them with each generator's own current weights, so
+        they are filled once, before the first step, and travel in the
+        checkpoints. Returns the number of layers filled.
 
         Example:
 
         >>> from tfattngan.recipes import get_recipe
         >>> trainer = GANTrainer(get_recipe("quickstart").replace(generator_filters=8, discriminator_filters=8))
-        >>> trainer.fill_region_banks(tf.zeros((2, 32, 32, 3)))  # no regional attention: nothing to fill
+        >>> trainer.fill_banks(tf.zeros((2, 32, 32, 3)))  # no regional attention: nothing to fill
         0
         """
         filled = 0
@@ -391,6 +393,6 @@ class GANTrainer:
                 continue
             for layer in models.training.layers:
                 if isinstance(layer, RegionalAttention):
-                    layer.fill_region_bank(images)
+                    layer.fill_bank(images)
                     filled += 1
         return filled
