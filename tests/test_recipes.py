@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from tfattngan.errors import UserInputError
+from tfattngan.layers import RegionalAttention
 from tfattngan.layers import SelfAttention
 from tfattngan.layers import SpectralNormalization
 from tfattngan.models import trainable_parameter_count
@@ -90,6 +91,79 @@ def test_sagan_recipes_follow_the_paper():
     assert get_recipe("sagan-cifar10").image_size == 32
 
 
+def test_sagan_imagenet128_is_the_table_2_model():
+    # Table 2's SAGAN (IS 52.52, FID 18.65) is the feat64 row of Table 1.
+    config = get_recipe("sagan-imagenet128")
+    assert config.generator_attention_sizes == (64,) == config.discriminator_attention_sizes
+    assert config.replace(recipe="x", source="") == get_recipe("sagan-feat64").replace(recipe="x", source="")
+    assert "official code" in config.source and "Table 2" in config.source
+
+
+RAGAN_DATA = ("cifar10", "stl10", "celeba64", "celeba128")
+
+
+def test_ragan_attention_is_only_in_the_generator():
+    # "the attention model is only applied in the generative network in all experiments"
+    for data in RAGAN_DATA:
+        for base in ("dcgan", "wgan"):
+            for kind, layer_type in (("sa", SelfAttention), ("ra", RegionalAttention)):
+                config = get_recipe(f"ragan-{base}-{kind}-{data}").replace(generator_filters=2, discriminator_filters=2)
+                generator, discriminator = build_generator(config).training, build_discriminator(config)
+                assert any(isinstance(layer, layer_type) for layer in generator.layers)
+                assert not any(isinstance(layer, (SelfAttention, RegionalAttention)) for layer in discriminator.layers)
+
+
+def test_ragan_budgets_are_the_papers():
+    # "the best values after 200 K iterations training on CIFAR-10 and STL-10, and after 20 epochs training
+    # on CelebA": CelebA's 202,599 images, 64 per batch, each critic update taking a fresh batch.
+    for base, critic_steps in (("dcgan", 1), ("wgan", 5)):
+        for data in ("cifar10", "stl10"):
+            assert get_recipe(f"ragan-{base}-{data}").steps == 200000
+        for data in ("celeba64", "celeba128"):
+            for kind in ("", "-sa", "-ra"):
+                config = get_recipe(f"ragan-{base}{kind}-{data}")
+                assert config.steps * config.batch_size * critic_steps >= 20 * 202599
+                assert (config.steps - 1) * config.batch_size * critic_steps < 20 * 202599
+                assert config.dataset == "tfds:celeb_a:train+validation+test"
+
+
+def test_dcgan_family_baselines_start_from_radfords_initialisation():
+    # Radford et al. draw every weight from N(0, 0.02) and batch-norm scales from N(1, 0.02); so does the WGAN code.
+    for name in ("ragan-dcgan-cifar10", "ragan-wgan-sa-cifar10", "ragan-dcgan-ra-cifar10", "sagan-div-dcgan-mnist"):
+        config = get_recipe(name)
+        kernels, gammas = [], []
+        for model in (build_generator(config).training, build_discriminator(config)):
+            for variable in model.trainable_variables:
+                value = np.asarray(variable)
+                if variable.path.endswith("gamma") and value.ndim == 1:
+                    gammas.append(value)
+                elif value.ndim >= 2 and value.size >= 4096:
+                    kernels.append(value)
+        assert len(kernels) >= 5 and gammas, name
+        for kernel in kernels:
+            assert abs(kernel.std() - 0.02) < 0.001 and abs(kernel.mean()) < 0.001, (name, kernel.shape, kernel.std())
+        gammas = np.concatenate(gammas)
+        assert abs(gammas.mean() - 1.0) < 0.005 and abs(gammas.std() - 0.02) < 0.003, (name, gammas.std())
+    glorot = [np.asarray(v).std() for v in build_discriminator(get_recipe("quickstart")).trainable_variables
+              if np.asarray(v).ndim == 4 and np.asarray(v).size >= 4096]
+    assert glorot and all(abs(std - 0.02) > 0.003 for std in glorot)  # the statistics tell the schemes apart
+
+
+def test_sagan_div_baselines_follow_their_own_papers():
+    wgan_div = get_recipe("sagan-div-wgan-div-mnist")  # Wu et al.: k, p from the paper, the rest from its code
+    assert (wgan_div.wgan_div_k, wgan_div.wgan_div_p, wgan_div.n_critic) == (2.0, 6.0, 4)
+    assert (wgan_div.generator_lr, wgan_div.discriminator_lr, wgan_div.beta_1, wgan_div.beta_2) == (2e-4, 2e-4, 0.0, 0.9)
+    assert (wgan_div.generator_norm, wgan_div.discriminator_norm, wgan_div.weight_init) == ("batch", "layer", "dcgan")
+    dcgan = get_recipe("sagan-div-dcgan-fashion-mnist")  # Radford et al.
+    assert (dcgan.loss, dcgan.generator_lr, dcgan.beta_1, dcgan.n_critic, dcgan.weight_init) == (
+        "non_saturating", 2e-4, 0.5, 1, "dcgan")
+    sngan = get_recipe("sagan-div-sngan-mnist")  # Miyato et al.
+    assert (sngan.loss, sngan.discriminator_spectral_norm, sngan.generator_spectral_norm) == ("hinge", True, False)
+    # "The number of training epochs are 10,000 epochs": 60,000 images, 64 a batch, a batch per critic update.
+    for config, critic_steps in ((wgan_div, 4), (dcgan, 1), (get_recipe("sagan-div-d-mnist"), 5)):
+        assert config.steps == -(-10000 * 60000 // (64 * critic_steps))
+
+
 def test_ragan_table_has_both_baselines_with_both_attentions_on_every_data_set():
     for data in ("cifar10", "stl10", "celeba64", "celeba128"):
         for base in ("dcgan", "wgan"):
@@ -122,3 +196,19 @@ def test_config_round_trips_through_json_dicts():
     with pytest.raises(UserInputError, match="unknown config fields"):
         GANConfig.from_dict({**config.to_dict(), "colour": "red"})
     assert np.isclose(config.to_dict()["generator_lr"], 1e-4)
+
+
+def test_docs_recipes_table_matches_the_recipes():
+    import pathlib
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "recipes.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in text.splitlines() if line.startswith("| `")}
+    assert set(rows) == set(RECIPES)
+    for name, config in RECIPES.items():
+        optimiser = f"Adam ({config.beta_1:g}, {config.beta_2:g})" if config.optimizer == "adam" else "RMSprop"
+        loss = config.loss + ("" if config.penalty == "none" else f" + {config.penalty}")
+        loss += f", clip {config.weight_clip:g}" if config.weight_clip else ""
+        expected = [f"`{config.dataset}`", f"{config.steps:,}", str(config.batch_size), str(config.n_critic),
+                    f"{config.generator_lr:g} / {config.discriminator_lr:g}", optimiser, loss, config.weight_init]
+        assert rows[name] == expected, name

@@ -251,7 +251,8 @@ class WeightClip(keras.constraints.Constraint):
     """Clips every weight to `[-clip_value, clip_value]` after each update.
 
     The Lipschitz constraint of the original WGAN critic (Arjovsky et al.
-    2017): pass it as `kernel_constraint` (and `bias_constraint`).
+    2017): pass it as a layer's `kernel_constraint` (and `bias_constraint`),
+    or put it on every weight of a critic with `clip_weights`.
 
     Args:
         clip_value: float, the clipping bound. Defaults to `0.01`.
@@ -273,3 +274,29 @@ class WeightClip(keras.constraints.Constraint):
 
     def get_config(self):
         return {"clip_value": self.clip_value}
+
+
+def clip_weights(model, clip_value):
+    """Puts a `WeightClip(clip_value)` constraint on every trainable weight of `model`.
+
+    Arjovsky et al.'s code clamps every critic parameter after each update
+    (`for p in netD.parameters(): p.data.clamp_(-c, c)`), batch-norm scales
+    and offsets and attention weights included, not only the kernels. Keras
+    optimizers apply a variable's constraint after each update, under any
+    distribution strategy. The constraint belongs to the variables, not to
+    the layers' configs: a critic rebuilt or loaded from a `.keras` file
+    needs this call again.
+
+    Returns:
+        `model`.
+
+    Example:
+
+    >>> import keras
+    >>> critic = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.BatchNormalization()])
+    >>> [type(v.constraint).__name__ for v in clip_weights(critic, 0.01).trainable_variables]
+    ['WeightClip', 'WeightClip', 'WeightClip', 'WeightClip']
+    """
+    for variable in model.trainable_variables:
+        variable.constraint = WeightClip(clip_value)
+    return model

@@ -1,8 +1,10 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tfattngan.data import load_source
+from tfattngan.layers import RegionalAttention
 from tfattngan.layers import SpectralNormalization
 from tfattngan.recipes import RECIPES
 from tfattngan.recipes import get_recipe
@@ -38,7 +40,7 @@ def _unique_configs():
     in tests/test_recipes.py.
     """
     ignored = ("recipe", "source", "dataset", "image_size", "center_crop", "generator_attention_sizes",
-               "discriminator_attention_sizes")
+               "discriminator_attention_sizes", "steps")
     chosen = {}
     for name, config in sorted(RECIPES.items(), key=lambda item: (item[1].image_size, item[0])):
         key = tuple(sorted((k, str(v)) for k, v in config.to_dict().items() if k not in ignored))
@@ -76,7 +78,9 @@ def test_mirrored_strategy_and_default_strategy_agree(name, two_replica_strategy
         assert float(np.max(np.abs(a - b))) <= 1e-4 * scale
 
 
-def _power_iteration(kernel, u):
+def _power_iteration(kernel, u, transposed=False):
+    if transposed:  # Conv2DTranspose kernels are (kh, kw, out, in): one u entry per output unit
+        kernel = kernel.swapaxes(-1, -2)
     matrix = kernel.reshape(-1, kernel.shape[-1]).astype("float64")
     v = u @ matrix.T
     v /= np.linalg.norm(v)
@@ -92,6 +96,61 @@ def test_spectral_norm_advances_once_per_network_update():
     trainer.train_step(iter(trainer.distributed_dataset(source)))
     # One advance on the real pass; the fake, penalty and generator passes hold it.
     np.testing.assert_allclose(np.asarray(layer.u), _power_iteration(kernel, u), atol=1e-5)
+
+
+def test_every_spectral_norm_of_the_ragan_generator_advances_once_per_step():
+    # The deep attention encoder E runs on the real images and on their regions; its u must still move once.
+    config, source = _tiny("ragan-dcgan-ra-cifar10", generator_spectral_norm=True, n_critic=2)
+    trainer = GANTrainer(config)
+    layers = [layer for layer in trainer.generator.training._flatten_layers(include_self=False)
+              if isinstance(layer, SpectralNormalization)]
+    regional = [layer for layer in trainer.generator.training.layers if isinstance(layer, RegionalAttention)][0]
+    encoder = [layer for layer in layers if any(layer is conv for conv in regional.encoder)]
+    assert len(encoder) == 2 and len(layers) >= 9
+    before = [(np.array(layer.layer.kernel), np.array(layer.u)) for layer in layers]
+    trainer.train_step(iter(trainer.distributed_dataset(source)))
+    for layer, (kernel, u) in zip(layers, before):
+        transposed = isinstance(layer.layer, keras.layers.Conv2DTranspose)
+        np.testing.assert_allclose(np.asarray(layer.u), _power_iteration(kernel, u, transposed), atol=1e-5,
+                                   err_msg=layer.name)
+
+
+def test_samples_encode_the_bank_with_each_generators_current_weights():
+    config, source = _tiny("ragan-dcgan-ra-cifar10", ema_decay=0.5, generator_lr=0.05)
+    trainer = GANTrainer(config)
+    bank = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+    assert trainer.fill_banks(bank) == 2  # the generator and its EMA copy
+    iterator = iter(trainer.distributed_dataset(source))
+    for _ in range(2):
+        trainer.train_step(iterator)
+    latents, _ = trainer.fixed_latents(8)
+    encoders = []
+    for use_ema, models in ((False, trainer.generator), (True, trainer.ema_generator)):
+        layer = [layer for layer in models.training.layers if isinstance(layer, RegionalAttention)][0]
+        # Weights changed after the bank was filled, as after any step: samples must follow them.
+        layer.lambdas.assign(np.ones(layer.num_regions, "float32"))
+        encoders.append(np.array(layer.encoder[0].kernel))
+        samples = np.asarray(trainer.sample(latents, use_ema=use_ema))
+        candidates = np.stack([
+            np.asarray(models.training([latents, tf.constant(np.repeat(bank[j:j + 1], 8, axis=0))], training=False))
+            for j in range(4)])
+        distances = np.abs(candidates - samples[None]).max(axis=(2, 3, 4))
+        assert np.all(distances.min(axis=0) < 1e-5), (use_ema, distances)
+        assert np.abs(candidates[0] - candidates[1]).max() > 1e-3  # the bank images make a difference
+    assert np.abs(encoders[0] - encoders[1]).max() > 1e-4  # the EMA encoder is not the raw one
+
+
+def test_wgan_weight_clipping_bounds_every_critic_weight():
+    # Arjovsky et al. clamp every critic parameter, batch-norm scales and offsets and attention included.
+    config, source = _tiny("ragan-wgan-cifar10", discriminator_attention_sizes=(8,), discriminator_lr=1.0, n_critic=2)
+    trainer = GANTrainer(config)
+    variables = trainer.discriminator.trainable_variables
+    assert any(v.path.endswith("gamma") and len(v.shape) == 0 for v in variables)  # the attention's gamma
+    assert any(v.path.endswith("beta") for v in variables) and any(v.path.endswith("gamma") for v in variables)
+    trainer.train_step(iter(trainer.distributed_dataset(source)))
+    largest = {v.path: float(np.abs(np.asarray(v)).max()) for v in variables}
+    assert all(value <= 0.01 + 1e-7 for value in largest.values()), largest
+    assert sum(np.isclose(value, 0.01) for value in largest.values()) >= len(largest) // 2  # the bound binds
 
 
 def test_ema_follows_its_formula():

@@ -10,7 +10,9 @@ class InstanceNormalization(keras.layers.GroupNormalization):
 
     `y = gamma * (x - mean) / sqrt(var + epsilon) + beta`, with mean and
     variance taken per sample and per channel, and a learned per-channel
-    `gamma` and `beta` (affine, as in the SAGAN-div generator). This is
+    `gamma` and `beta` unless `center` and `scale` are off (PyTorch's
+    `InstanceNorm2d` has neither by default; the SAGAN-div recipes use it
+    so). This is
     Keras' `GroupNormalization` with one group per channel, which computes
     in float32 also under `mixed_float16`. Channels-last.
 

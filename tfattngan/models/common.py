@@ -9,7 +9,10 @@ from tfattngan.layers import InstanceNormalization
 from tfattngan.layers import SelfAttention
 from tfattngan.layers import SpectralNormalization
 
-NORMALIZATIONS = ("batch", "instance", "none")
+NORMALIZATIONS = ("batch", "instance", "layer", "none")
+# "glorot": Keras' defaults. "dcgan": Radford et al.'s weights_init, N(0, 0.02)
+# kernels and N(1, 0.02) batch-norm scales, which the WGAN code reuses.
+WEIGHT_INITS = ("glorot", "dcgan")
 
 
 class GeneratorModels(typing.NamedTuple):
@@ -47,6 +50,34 @@ def check_choice(name, value, choices):
     return value
 
 
+def kernel_initializer(weight_init):
+    """A new kernel initializer for one layer under the `weight_init` scheme.
+
+    Example:
+
+    >>> kernel_initializer("dcgan").get_config()["stddev"]
+    0.02
+    """
+    check_choice("weight_init", weight_init, WEIGHT_INITS)
+    if weight_init == "dcgan":
+        return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+    return keras.initializers.GlorotUniform()
+
+
+def gamma_initializer(weight_init):
+    """A new initializer of one normalisation layer's scale under `weight_init`.
+
+    Example:
+
+    >>> gamma_initializer("dcgan").get_config()["mean"]
+    1.0
+    """
+    check_choice("weight_init", weight_init, WEIGHT_INITS)
+    if weight_init == "dcgan":
+        return keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
+    return keras.initializers.Ones()
+
+
 def spectral(layer, enabled):
     """`layer` wrapped in SpectralNormalization when `enabled`.
 
@@ -58,11 +89,18 @@ def spectral(layer, enabled):
     return SpectralNormalization(layer, name=f"sn_{layer.name}") if enabled else layer
 
 
-def normalization(kind, name):
-    """A normalisation layer: synchronised batch norm, instance norm, or None.
+def normalization(kind, name, weight_init="glorot"):
+    """A normalisation layer of `NORMALIZATIONS`, or None for `"none"`.
 
-    Batch norm is synchronised across replicas, so that results do not
-    depend on how a global batch is split over a distribution strategy.
+    `"batch"` is batch norm synchronised across replicas, so that results do
+    not depend on how a global batch is split over a distribution strategy;
+    `weight_init="dcgan"` draws its scale from N(1, 0.02). `"instance"`
+    normalises each channel of each sample without a learned scale or
+    offset (PyTorch's `InstanceNorm2d` default, which the SAGAN-div code
+    uses). `"layer"` normalises each sample over all its positions and
+    channels with a per-channel scale and offset (the critic normalisation of
+    the WGAN-GP and WGAN-div code, which avoids batch statistics in a
+    gradient penalty).
 
     Example:
 
@@ -71,23 +109,14 @@ def normalization(kind, name):
     """
     check_choice("normalization", kind, NORMALIZATIONS)
     if kind == "batch":
-        return keras.layers.BatchNormalization(synchronized=True, momentum=0.9, epsilon=1e-5, name=name)
+        return keras.layers.BatchNormalization(synchronized=True, momentum=0.9, epsilon=1e-5, name=name,
+                                               gamma_initializer=gamma_initializer(weight_init))
     if kind == "instance":
-        return InstanceNormalization(name=name)
+        return InstanceNormalization(center=False, scale=False, name=name)
+    if kind == "layer":
+        return keras.layers.GroupNormalization(groups=1, epsilon=1e-5, name=name,
+                                               gamma_initializer=gamma_initializer(weight_init))
     return None
-
-
-def apply_normalization(x, kind, name):
-    """Applies `normalization(kind)` to `x`, or returns `x` for "none".
-
-    Example:
-
-    >>> x = keras.Input((4, 4, 8))
-    >>> apply_normalization(x, "none", "n") is x
-    True
-    """
-    layer = normalization(kind, name)
-    return x if layer is None else layer(x)
 
 
 def self_attention(options, name, channels):

@@ -19,6 +19,7 @@ import keras
 from tfattngan.layers import RegionalAttention
 from tfattngan.models.common import GeneratorModels
 from tfattngan.models.common import check_choice
+from tfattngan.models.common import kernel_initializer
 from tfattngan.models.common import normalization as normalization_layer
 from tfattngan.models.common import self_attention
 from tfattngan.models.common import spectral
@@ -58,32 +59,44 @@ def _width(filters, image_size, resolution):
 
 
 def _generator_stack(image_size, channels, latent_dim, filters, normalization, spectral_norm,
-                     attention, attention_sizes, attention_options, regional_options):
+                     attention, attention_sizes, attention_options, regional_options, weight_init):
     use_bias = normalization == "none"
+    width = _width(filters, image_size, 4)
     stack = [
-        spectral(keras.layers.Dense(4 * 4 * _width(filters, image_size, 4), use_bias=use_bias, name="project"), spectral_norm),
-        keras.layers.Reshape((4, 4, _width(filters, image_size, 4)), name="reshape"),
+        spectral(keras.layers.Dense(4 * 4 * width, use_bias=use_bias, kernel_initializer=kernel_initializer(weight_init),
+                                    name="project"), spectral_norm),
+        keras.layers.Reshape((4, 4, width), name="reshape"),
     ]
     for size in feature_sizes(image_size):
         if size > 4:
             stack.append(spectral(keras.layers.Conv2DTranspose(
-                _width(filters, image_size, size), 4, 2, padding="same", use_bias=use_bias, name=f"deconv_{size}"), spectral_norm))
-        norm = normalization_layer(normalization, f"norm_{size}")
+                _width(filters, image_size, size), 4, 2, padding="same", use_bias=use_bias,
+                kernel_initializer=kernel_initializer(weight_init), name=f"deconv_{size}"), spectral_norm))
+        norm = normalization_layer(normalization, f"norm_{size}", weight_init)
         stack.extend([norm] if norm is not None else [])
         stack.append(keras.layers.ReLU(name=f"relu_{size}"))
         if size in attention_sizes:
             if attention == "self":
-                stack.append(self_attention(attention_options, f"attention_{size}", _width(filters, image_size, size)))
+                options = {**(attention_options or {}), "kernel_initializer": kernel_initializer(weight_init)}
+                stack.append(self_attention(options, f"attention_{size}", _width(filters, image_size, size)))
             else:
-                stack.append(RegionalAttention(name=f"regional_attention_{size}", **(regional_options or {})))
-    stack.append(spectral(keras.layers.Conv2DTranspose(channels, 4, 2, padding="same", use_bias=False, name=f"deconv_{image_size}"), spectral_norm))
+                stack.append(RegionalAttention(name=f"regional_attention_{size}", **(regional_options or {}),
+                                               kernel_initializer=kernel_initializer(weight_init)))
+    stack.append(spectral(keras.layers.Conv2DTranspose(
+        channels, 4, 2, padding="same", use_bias=False, kernel_initializer=kernel_initializer(weight_init),
+        name=f"deconv_{image_size}"), spectral_norm))
     stack.append(keras.layers.Activation("tanh", dtype="float32", name="images"))
     return stack
 
 
-def _apply_stack(stack, x, real_images):
+def _apply_stack(stack, latent, real_images):
+    """The stack on a latent; regional attention takes the real images, or the latent to sample its bank."""
+    x = latent
     for layer in stack:
-        x = layer(x, real_images) if isinstance(layer, RegionalAttention) else layer(x)
+        if isinstance(layer, RegionalAttention):
+            x = layer(x, real_images) if real_images is not None else layer(x, latent=latent)
+        else:
+            x = layer(x)
     return x
 
 
@@ -98,6 +111,7 @@ def dcgan_generator(
     attention_sizes=(),
     attention_options=None,
     regional_options=None,
+    weight_init="glorot",
     name="generator",
 ):
     """A DCGAN generator, `latent [B, latent_dim] -> images [B, S, S, C]` in [-1, 1].
@@ -121,11 +135,16 @@ def dcgan_generator(
             to `None`.
         regional_options: dict of RegionalAttention keyword arguments.
             Defaults to `None`.
+        weight_init: `"glorot"` (Keras' defaults) or `"dcgan"` (every
+            kernel, attention included, from N(0, 0.02) and every
+            normalisation scale from N(1, 0.02), as Radford et al.).
+            Defaults to `"glorot"`.
         name: model name. Defaults to `"generator"`.
 
     Returns:
         `GeneratorModels`; with regional attention the training model takes
-        `[latent, real_images]`, the sampling model `latent` alone.
+        `[latent, real_images]`, the sampling model `latent` alone (its
+        regional attention draws real images from its bank by the latent).
 
     Example:
 
@@ -137,7 +156,7 @@ def dcgan_generator(
     attention_sizes = tuple(attention_sizes) if attention != "none" else ()
     _check_attention_sizes(image_size, attention_sizes)
     stack = _generator_stack(image_size, channels, latent_dim, filters, normalization, spectral_norm,
-                             attention, attention_sizes, attention_options, regional_options)
+                             attention, attention_sizes, attention_options, regional_options, weight_init)
     latent = keras.Input((latent_dim,), name="latent")
     if attention != "regional" or not attention_sizes:
         model = keras.Model(latent, _apply_stack(stack, latent, None), name=name)
@@ -156,7 +175,7 @@ def dcgan_discriminator(
     spectral_norm=False,
     attention_sizes=(),
     attention_options=None,
-    kernel_constraint=None,
+    weight_init="glorot",
     name="discriminator",
 ):
     """A DCGAN discriminator, `images [B, S, S, C] -> logits [B, 1]`.
@@ -177,8 +196,8 @@ def dcgan_discriminator(
             Defaults to `()`.
         attention_options: dict of SelfAttention keyword arguments. Defaults
             to `None`.
-        kernel_constraint: constraint on every kernel and bias (WGAN weight
-            clipping). Defaults to `None`.
+        weight_init: `"glorot"` or `"dcgan"`, as in `dcgan_generator`.
+            Defaults to `"glorot"`.
         name: model name. Defaults to `"discriminator"`.
 
     Returns:
@@ -197,16 +216,18 @@ def dcgan_discriminator(
     for size in reversed(feature_sizes(image_size)):
         conv = keras.layers.Conv2D(
             _width(filters, image_size, size), 4, 2, padding="same", use_bias=use_bias,
-            kernel_constraint=kernel_constraint, bias_constraint=kernel_constraint, name=f"conv_{size}",
+            kernel_initializer=kernel_initializer(weight_init), name=f"conv_{size}",
         )
         x = spectral(conv, spectral_norm)(x)
-        norm = normalization_layer(normalization, f"norm_{size}") if size < image_size // 2 else None
+        norm = normalization_layer(normalization, f"norm_{size}", weight_init) if size < image_size // 2 else None
         if norm is not None:
             x = norm(x)
         x = keras.layers.LeakyReLU(0.2, name=f"lrelu_{size}")(x)
         if size in attention_sizes:
-            x = self_attention(attention_options, f"attention_{size}", x.shape[-1])(x)
-    final = keras.layers.Conv2D(1, 4, 1, padding="valid", use_bias=False, kernel_constraint=kernel_constraint, name="logit_conv")
+            options = {**(attention_options or {}), "kernel_initializer": kernel_initializer(weight_init)}
+            x = self_attention(options, f"attention_{size}", x.shape[-1])(x)
+    final = keras.layers.Conv2D(1, 4, 1, padding="valid", use_bias=False,
+                                kernel_initializer=kernel_initializer(weight_init), name="logit_conv")
     x = spectral(final, spectral_norm)(x)
     logits = keras.layers.Flatten(dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=name)

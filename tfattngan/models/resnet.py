@@ -2,8 +2,18 @@
 
 The residual architecture of SAGAN's official code, as made standard by
 BigGAN-PyTorch: generator blocks are BN -> ReLU -> 2x nearest upsampling ->
-3x3 conv -> BN -> ReLU -> 3x3 conv, with an upsampled 1x1-conv shortcut
-(no biases: every block output feeds a batch norm, which cancels them);
+3x3 conv -> BN -> ReLU -> 3x3 conv, with an upsampled 1x1-conv shortcut.
+The official code gives these convolutions biases; here they have none.
+A batch norm cancels the first convolution's bias exactly, and a block
+output's shift reaches the output only through batch norms and the next
+shortcut (where it is a constant), except through self-attention:
+`x + gamma * o(x)` passes a shift of `x` through the nonlinear `o`, so the
+block before an attention layer loses a per-channel shift of the
+attention's input. It is dropped anyway: while gamma is 0 its gradient is
+rounding noise from the batch norms' cancellation, which Adam turns into
+full learning-rate steps that differ between replica layouts and leak
+into the moving statistics, breaking the trainer's equal results on one
+device and on several;
 discriminator blocks are (ReLU ->) 3x3 conv -> ReLU -> 3x3 conv -> 2x2
 average pooling, with a 1x1-conv shortcut. Spectral normalisation is on
 every layer of both networks. Class-conditional models use conditional

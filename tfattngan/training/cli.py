@@ -58,7 +58,10 @@ def build_parser():
 
 
 def list_recipes(stream=None):
-    """Prints every recipe: image size, loss, parameter counts and source.
+    """Prints every recipe: image size, loss, steps, parameter counts and source.
+
+    The last line points to docs/recipes.md, which says for every recipe
+    what its paper specifies and where the recipe departs from it.
 
     Example:
 
@@ -76,9 +79,10 @@ def list_recipes(stream=None):
 
     stream = stream or sys.stdout
     counts = {}
-    stream.write(f"{'recipe':32s} {'size':>7s}  {'loss (+penalty)':28s} {'G params':>11s} {'D params':>11s}\n")
+    stream.write(f"{'recipe':32s} {'size':>7s}  {'loss (+penalty)':28s} {'steps':>9s} {'G params':>11s} "
+                 f"{'D params':>11s}\n")
     for name, config in RECIPES.items():
-        key = {k: v for k, v in config.to_dict().items() if k not in ("recipe", "source", "dataset")}
+        key = {k: v for k, v in config.to_dict().items() if k not in ("recipe", "source", "dataset", "steps")}
         key = repr(sorted(key.items()))
         if key not in counts:
             counts[key] = (
@@ -88,9 +92,11 @@ def list_recipes(stream=None):
         generator_count, discriminator_count = counts[key]
         loss = config.loss + ("" if config.penalty == "none" else f" + {config.penalty}")
         size = f"{config.image_size}x{config.image_size}"
-        stream.write(f"{name:32s} {size:>7s}  {loss:28s} {generator_count:>11,d} {discriminator_count:>11,d}\n")
+        stream.write(f"{name:32s} {size:>7s}  {loss:28s} {config.steps:>9,d} {generator_count:>11,d} "
+                     f"{discriminator_count:>11,d}\n")
         stream.write(f"{'':34s}{config.dataset} | {config.source}\n")
         stream.flush()
+    stream.write("What each recipe takes from its paper, and every place it departs from it: docs/recipes.md\n")
     return len(RECIPES)
 
 
