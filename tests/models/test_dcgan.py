@@ -88,3 +88,43 @@ def test_bad_sizes_are_rejected():
         dcgan_generator(48, 3)
     with pytest.raises(ValueError, match="attention sizes"):
         dcgan_discriminator(32, 3, attention_sizes=(32,))
+
+
+def test_the_ragan_sampling_model_spreads_its_latents_over_the_whole_bank():
+    """2,000 latents through `ragan-dcgan-ra-cifar10`'s sampling model, bank of 64 different real images.
+
+    Each sample's region term (the layer's output minus its input) is matched against the term the
+    training path gives each bank image as the real image; a sampler that collapses onto one entry, or
+    uses a stale or empty bank, fails.
+    """
+    import tensorflow as tf
+
+    from tfattngan.data import load_source
+    from tfattngan.recipes import build_generator
+    from tfattngan.recipes import get_recipe
+
+    models = build_generator(get_recipe("ragan-dcgan-ra-cifar10").replace(regional_bank_size=64))
+    layer = [layer for layer in models.sampling.layers if isinstance(layer, RegionalAttention)][0]
+    bank = load_source("builtin").reader.items[:64].astype("float32") / 127.5 - 1.0
+    assert len({image.tobytes() for image in bank}) == 64
+    layer.fill_bank(bank)
+    layer.lambdas.assign(np.ones(layer.num_regions, "float32"))
+    latents = tf.constant(np.random.default_rng(0).normal(size=(2000, 100)).astype("float32"))
+
+    def region_terms(latents):
+        x = latents
+        for sublayer in models.sampling.layers[1:]:  # the sampling model's chain, after its input
+            if isinstance(sublayer, RegionalAttention):
+                return np.asarray(sublayer(x, latent=latents) - x)
+            x = sublayer(x)
+
+    terms = region_terms(latents)
+    candidates = np.asarray(layer(tf.zeros((64,) + terms.shape[1:]), tf.constant(bank)))
+    terms, candidates = terms.reshape(2000, -1).astype("float64"), candidates.reshape(64, -1).astype("float64")
+    squared = (terms**2).sum(1)[:, None] + (candidates**2).sum(1)[None] - 2 * terms @ candidates.T
+    used = squared.argmin(axis=1)
+    relative = np.sqrt(np.maximum(squared.min(axis=1), 0) / (candidates**2).sum(1)[used])
+    assert np.all(relative < 1e-3)  # every sample got exactly one bank image's regions
+    counts = np.bincount(used, minlength=64)
+    assert (counts > 0).sum() >= 32 and counts.max() <= 0.1 * 2000, counts
+    np.testing.assert_array_equal(region_terms(latents[:100]).reshape(100, -1), terms[:100])  # the same latent, the same image
