@@ -4,9 +4,9 @@ The families cover every layer an export must carry: self-attention with
 spectral norm and batch norm (the quickstart DCGAN), a class-conditional
 ResNet SAGAN with conditional batch norm and an EMA generator, the SAGAN-div
 generator with instance norm and attention at four sizes, and a RAGAN
-generator sampling from its region bank. Two training steps at a learning
+generator sampling from its image bank. Two training steps at a learning
 rate of 0.01 move the weights far enough that a wrong export (training-mode
-batch norm, an advanced spectral-norm `u`, ignored labels, an empty region
+batch norm, an advanced spectral-norm `u`, ignored labels, an empty image
 bank, raw instead of EMA weights) changes the images by far more than the
 tolerances of the tests.
 """
@@ -34,7 +34,7 @@ FAMILIES = {
     "dcgan_self_attention": get_recipe("quickstart").replace(**TINY),
     "resnet_conditional": get_recipe("sagan-cifar10").replace(**TINY, ema_decay=0.5),
     "sagan_div_instance_norm": get_recipe("sagan-div-a-mnist").replace(**TINY, n_critic=1),
-    "ragan_region_bank": get_recipe("ragan-dcgan-ra-cifar10").replace(**TINY),
+    "ragan_image_bank": get_recipe("ragan-dcgan-ra-cifar10").replace(**TINY),
 }
 
 

@@ -119,7 +119,7 @@ def test_the_ema_generator_is_exported_unless_asked_otherwise(families, tmp_path
 
 
 def test_the_image_bank_travels_with_the_ragan_export(families, fresh_process):
-    family = families["ragan_region_bank"]
+    family = families["ragan_image_bank"]
     copy = load_generator(family.run_dir).model
     layer = next(layer for layer in copy.layers if isinstance(layer, RegionalAttention))
     assert np.abs(layer.bank_images.numpy()).mean() > 1e-2 and float(layer.bank_filled.numpy()) == 1.0

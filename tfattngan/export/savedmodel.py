@@ -5,8 +5,8 @@ with TensorFlow alone (no custom classes) and run in the C++ loader that TF
 Serving and `saved_model_cli` use. The SavedModel holds the variables its
 signatures use, each once. The generator is exported in inference
 mode: spectral normalisation divides by the sigma of its stored `u`, batch
-normalisation uses its moving statistics, regional attention its region
-bank.
+normalisation uses its moving statistics, regional attention the real
+images of its bank.
 """
 
 import dataclasses

@@ -22,7 +22,7 @@ class GeneratorModels(typing.NamedTuple):
     latent (and a class label) to images and is what samples, metrics and
     exports use. They are the same model except with regional attention,
     whose training model also takes real images while the sampling model
-    draws on the layer's region bank.
+    draws real images from the layer's bank.
 
     Example:
 
@@ -50,32 +50,23 @@ def check_choice(name, value, choices):
     return value
 
 
-def kernel_initializer(weight_init):
-    """A new kernel initializer for one layer under the `weight_init` scheme.
+def initializer(weight_init, scale=False):
+    """A new initializer for one layer's kernel (or, with `scale`, a normalisation's scale).
+
+    `"dcgan"` draws kernels from N(0, 0.02) and scales from N(1, 0.02);
+    `"glorot"` gives Glorot-uniform kernels and unit scales. Each call
+    returns a new instance, so no two layers share an unseeded initializer
+    (which would give them equal values).
 
     Example:
 
-    >>> kernel_initializer("dcgan").get_config()["stddev"]
-    0.02
+    >>> initializer("dcgan").get_config()["stddev"], initializer("dcgan", scale=True).get_config()["mean"]
+    (0.02, 1.0)
     """
     check_choice("weight_init", weight_init, WEIGHT_INITS)
     if weight_init == "dcgan":
-        return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
-    return keras.initializers.GlorotUniform()
-
-
-def gamma_initializer(weight_init):
-    """A new initializer of one normalisation layer's scale under `weight_init`.
-
-    Example:
-
-    >>> gamma_initializer("dcgan").get_config()["mean"]
-    1.0
-    """
-    check_choice("weight_init", weight_init, WEIGHT_INITS)
-    if weight_init == "dcgan":
-        return keras.initializers.RandomNormal(mean=1.0, stddev=0.02)
-    return keras.initializers.Ones()
+        return keras.initializers.RandomNormal(mean=1.0 if scale else 0.0, stddev=0.02)
+    return keras.initializers.Ones() if scale else keras.initializers.GlorotUniform()
 
 
 def spectral(layer, enabled):
@@ -110,12 +101,12 @@ def normalization(kind, name, weight_init="glorot"):
     check_choice("normalization", kind, NORMALIZATIONS)
     if kind == "batch":
         return keras.layers.BatchNormalization(synchronized=True, momentum=0.9, epsilon=1e-5, name=name,
-                                               gamma_initializer=gamma_initializer(weight_init))
+                                               gamma_initializer=initializer(weight_init, scale=True))
     if kind == "instance":
         return InstanceNormalization(center=False, scale=False, name=name)
     if kind == "layer":
         return keras.layers.GroupNormalization(groups=1, epsilon=1e-5, name=name,
-                                               gamma_initializer=gamma_initializer(weight_init))
+                                               gamma_initializer=initializer(weight_init, scale=True))
     return None
 
 

@@ -19,7 +19,7 @@ import keras
 from tfattngan.layers import RegionalAttention
 from tfattngan.models.common import GeneratorModels
 from tfattngan.models.common import check_choice
-from tfattngan.models.common import kernel_initializer
+from tfattngan.models.common import initializer
 from tfattngan.models.common import normalization as normalization_layer
 from tfattngan.models.common import self_attention
 from tfattngan.models.common import spectral
@@ -63,7 +63,7 @@ def _generator_stack(image_size, channels, latent_dim, filters, normalization, s
     use_bias = normalization == "none"
     width = _width(filters, image_size, 4)
     stack = [
-        spectral(keras.layers.Dense(4 * 4 * width, use_bias=use_bias, kernel_initializer=kernel_initializer(weight_init),
+        spectral(keras.layers.Dense(4 * 4 * width, use_bias=use_bias, kernel_initializer=initializer(weight_init),
                                     name="project"), spectral_norm),
         keras.layers.Reshape((4, 4, width), name="reshape"),
     ]
@@ -71,19 +71,19 @@ def _generator_stack(image_size, channels, latent_dim, filters, normalization, s
         if size > 4:
             stack.append(spectral(keras.layers.Conv2DTranspose(
                 _width(filters, image_size, size), 4, 2, padding="same", use_bias=use_bias,
-                kernel_initializer=kernel_initializer(weight_init), name=f"deconv_{size}"), spectral_norm))
+                kernel_initializer=initializer(weight_init), name=f"deconv_{size}"), spectral_norm))
         norm = normalization_layer(normalization, f"norm_{size}", weight_init)
         stack.extend([norm] if norm is not None else [])
         stack.append(keras.layers.ReLU(name=f"relu_{size}"))
         if size in attention_sizes:
             if attention == "self":
-                options = {**(attention_options or {}), "kernel_initializer": kernel_initializer(weight_init)}
+                options = {**(attention_options or {}), "kernel_initializer": initializer(weight_init)}
                 stack.append(self_attention(options, f"attention_{size}", _width(filters, image_size, size)))
             else:
                 stack.append(RegionalAttention(name=f"regional_attention_{size}", **(regional_options or {}),
-                                               kernel_initializer=kernel_initializer(weight_init)))
+                                               kernel_initializer=initializer(weight_init)))
     stack.append(spectral(keras.layers.Conv2DTranspose(
-        channels, 4, 2, padding="same", use_bias=False, kernel_initializer=kernel_initializer(weight_init),
+        channels, 4, 2, padding="same", use_bias=False, kernel_initializer=initializer(weight_init),
         name=f"deconv_{image_size}"), spectral_norm))
     stack.append(keras.layers.Activation("tanh", dtype="float32", name="images"))
     return stack
@@ -216,7 +216,7 @@ def dcgan_discriminator(
     for size in reversed(feature_sizes(image_size)):
         conv = keras.layers.Conv2D(
             _width(filters, image_size, size), 4, 2, padding="same", use_bias=use_bias,
-            kernel_initializer=kernel_initializer(weight_init), name=f"conv_{size}",
+            kernel_initializer=initializer(weight_init), name=f"conv_{size}",
         )
         x = spectral(conv, spectral_norm)(x)
         norm = normalization_layer(normalization, f"norm_{size}", weight_init) if size < image_size // 2 else None
@@ -224,10 +224,10 @@ def dcgan_discriminator(
             x = norm(x)
         x = keras.layers.LeakyReLU(0.2, name=f"lrelu_{size}")(x)
         if size in attention_sizes:
-            options = {**(attention_options or {}), "kernel_initializer": kernel_initializer(weight_init)}
+            options = {**(attention_options or {}), "kernel_initializer": initializer(weight_init)}
             x = self_attention(options, f"attention_{size}", x.shape[-1])(x)
     final = keras.layers.Conv2D(1, 4, 1, padding="valid", use_bias=False,
-                                kernel_initializer=kernel_initializer(weight_init), name="logit_conv")
+                                kernel_initializer=initializer(weight_init), name="logit_conv")
     x = spectral(final, spectral_norm)(x)
     logits = keras.layers.Flatten(dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=name)

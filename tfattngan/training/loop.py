@@ -137,7 +137,7 @@ class _Loop:
         self.manager = self.run.checkpoint_manager(self.trainer.checkpoint, self.config.keep_checkpoints)
         self._restore()
         if self.trainer._regional and self.step == 0:
-            self.trainer.fill_banks(self._region_bank_images())
+            self.trainer.fill_banks(self._bank_images())
         self.evaluator = self._fid_evaluator()
         # Every worker evaluates (the same weights give the same FID) so that all take part in the best saves.
         self.best = self.run.best_fid()
@@ -213,7 +213,7 @@ class _Loop:
                   + (" (best so far)" if improved else f"; best {self.best['fid']:.2f} at step {self.best['step']}"),
                   file=self.log_stream, flush=True)
 
-    def _region_bank_images(self):
+    def _bank_images(self):
         from tfattngan.data import make_dataset
 
         count = self.config.regional_bank_size

@@ -159,7 +159,7 @@ class GANTrainer:
         """Images `[B, S, S, C]` in [-1, 1] from latents (inference mode).
 
         Uses the EMA generator when there is one and `use_ema` is set; a
-        generator with regional attention samples from its region bank.
+        generator with regional attention samples with the real images of its bank.
 
         Example:
 
