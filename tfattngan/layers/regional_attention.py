@@ -220,12 +220,6 @@ class RegionalAttention(keras.layers.Layer):
             images = ops.leaky_relu(conv(images), negative_slope=0.2)
         return images
 
-    def _centres(self, encoded):
-        hidden = ops.leaky_relu(self.localization_conv(encoded), negative_slope=0.2)
-        logits = self.localization_dense(ops.mean(hidden, axis=(1, 2)))
-        centres = ops.sigmoid(ops.cast(logits, "float32"))
-        return ops.reshape(centres, (-1, self.num_regions, 2))
-
     def region_centres(self, images):
         """Predicted region centres `[B, N, 2]` as (row, column) in `[0, 1]`.
 
@@ -238,7 +232,10 @@ class RegionalAttention(keras.layers.Layer):
         >>> tuple(layer.region_centres(x).shape)
         (2, 4, 2)
         """
-        return self._centres(self._encode(images))
+        hidden = ops.leaky_relu(self.localization_conv(self._encode(images)), negative_slope=0.2)
+        logits = self.localization_dense(ops.mean(hidden, axis=(1, 2)))
+        centres = ops.sigmoid(ops.cast(logits, "float32"))
+        return ops.reshape(centres, (-1, self.num_regions, 2))
 
     def region_masks(self, centres):
         """Gaussian masks `[B, N, H, W]` (float32) around `centres [B, N, 2]`.
@@ -273,7 +270,7 @@ class RegionalAttention(keras.layers.Layer):
         >>> tuple(layer.encode_regions(x).shape)
         (2, 3, 4, 4, 8)
         """
-        masks = self.region_masks(self._centres(self._encode(images)))
+        masks = self.region_masks(self.region_centres(images))
         regions = images[:, None] * ops.cast(masks[..., None], images.dtype)
         height, width = self.image_size
         regions = ops.reshape(regions, (-1, height, width, images.shape[-1]))

@@ -110,11 +110,11 @@ def normalization(kind, name, weight_init="glorot"):
     return None
 
 
-def self_attention(options, name, channels):
+def self_attention(options, name, channels, weight_init="glorot"):
     """A SelfAttention layer for `channels` channels from a dict of its arguments.
 
     `value_channels="half"` in `options` means `channels // 2` (the official
-    SAGAN code's values).
+    SAGAN code's values); its projections start from `initializer(weight_init)`.
 
     Example:
 
@@ -124,7 +124,7 @@ def self_attention(options, name, channels):
     options = dict(options or {})
     if options.get("value_channels") == "half":
         options["value_channels"] = channels // 2
-    return SelfAttention(name=name, **options)
+    return SelfAttention(name=name, kernel_initializer=initializer(weight_init), **options)
 
 
 def trainable_parameter_count(model):

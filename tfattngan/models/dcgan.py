@@ -77,8 +77,8 @@ def _generator_stack(image_size, channels, latent_dim, filters, normalization, s
         stack.append(keras.layers.ReLU(name=f"relu_{size}"))
         if size in attention_sizes:
             if attention == "self":
-                options = {**(attention_options or {}), "kernel_initializer": initializer(weight_init)}
-                stack.append(self_attention(options, f"attention_{size}", _width(filters, image_size, size)))
+                stack.append(self_attention(attention_options, f"attention_{size}", _width(filters, image_size, size),
+                                            weight_init))
             else:
                 stack.append(RegionalAttention(name=f"regional_attention_{size}", **(regional_options or {}),
                                                kernel_initializer=initializer(weight_init)))
@@ -224,8 +224,7 @@ def dcgan_discriminator(
             x = norm(x)
         x = keras.layers.LeakyReLU(0.2, name=f"lrelu_{size}")(x)
         if size in attention_sizes:
-            options = {**(attention_options or {}), "kernel_initializer": initializer(weight_init)}
-            x = self_attention(options, f"attention_{size}", x.shape[-1])(x)
+            x = self_attention(attention_options, f"attention_{size}", x.shape[-1], weight_init)(x)
     final = keras.layers.Conv2D(1, 4, 1, padding="valid", use_bias=False,
                                 kernel_initializer=initializer(weight_init), name="logit_conv")
     x = spectral(final, spectral_norm)(x)

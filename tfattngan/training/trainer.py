@@ -253,10 +253,13 @@ class GANTrainer:
 
     def _update_ema(self):
         decay = tf.where(self.step >= self.config.ema_start, float(self.config.ema_decay), 0.0)
+        # The image banks are filled into both generators once (fill_banks) and never change: not copied.
+        banks = {id(variable) for layer in self._regional_layers(self.generator)
+                 for variable in (layer.bank_images, layer.bank_filled)}
         for average, weight in zip(self.ema_generator.training.weights, self.generator.training.weights):
             if weight.trainable:
                 average.assign(decay * average + (1.0 - decay) * weight)
-            else:
+            elif id(weight) not in banks:
                 average.assign(weight)
 
     def _reduce(self, per_replica):
@@ -387,12 +390,12 @@ class GANTrainer:
         >>> trainer.fill_banks(tf.zeros((2, 32, 32, 3)))  # no regional attention: nothing to fill
         0
         """
-        filled = 0
-        for models in (self.generator, self.ema_generator):
-            if models is None:
-                continue
-            for layer in models.training.layers:
-                if isinstance(layer, RegionalAttention):
-                    layer.fill_bank(images)
-                    filled += 1
-        return filled
+        layers = [layer for models in (self.generator, self.ema_generator) if models is not None
+                  for layer in self._regional_layers(models)]
+        for layer in layers:
+            layer.fill_bank(images)
+        return len(layers)
+
+    @staticmethod
+    def _regional_layers(models):
+        return [layer for layer in models.training.layers if isinstance(layer, RegionalAttention)]
