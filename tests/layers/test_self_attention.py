@@ -124,7 +124,8 @@ def test_block_mode_is_lean_in_every_mode_by_the_memory_benchmark():
     import sys
 
     script = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "self_attention_memory.py"
-    result = subprocess.run([sys.executable, str(script), "--sizes", "64", "--batch", "4", "--jobs", "2"],
+    result = subprocess.run([sys.executable, str(script), "--sizes", "64", "--batch", "4", "--jobs", "2",
+                             "--blocks", "None", "512"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     records = json.loads(result.stdout)
@@ -132,9 +133,10 @@ def test_block_mode_is_lean_in_every_mode_by_the_memory_benchmark():
     assert len(peaks) == 12 and all("error" not in r for r in records), records
     for mode in ("forward", "backward", "double-backward"):
         for execution in ("eager", "function"):
-            full, blocks = peaks[(mode, execution, None)], peaks[(mode, execution, 1024)]
+            full, blocks = peaks[(mode, execution, None)], peaks[(mode, execution, 512)]
             assert full > 256, (mode, execution, full)  # the full pass holds at least one 256 MiB map
-            assert blocks < 0.5 * full, (mode, execution, blocks, full)  # four blocks: about a quarter
+            # Eight blocks: measured 0.14-0.19 of the full pass; one that kept every block would be about 1.
+            assert blocks < 0.5 * full, (mode, execution, blocks, full)
 
 
 def test_projections_start_from_different_weights():
