@@ -58,7 +58,7 @@ def test_run_evaluation_writes_metrics_json(run_dir, tmp_path, capsys):
     assert values["kid_std"] is None  # one KID block of 40 images
     output = capsys.readouterr().out
     assert f"FID      {values['fid']:.4f}" in output and f"IS       {values['inception_score']:.3f}" in output
-    from tfattngan.training import load_generator
+    from tfattngan.runs import load_generator
 
     expected = fid("builtin", load_generator(run_dir), num_samples=40, weights=graph, image_size=32, channels=3,
                    cache_dir=tmp_path / "c")

@@ -161,3 +161,37 @@ def test_weight_clip_constraint_bounds_weights_after_updates():
     assert np.max(np.abs(kernel)) <= 0.05 + 1e-7
     assert np.isclose(np.max(np.abs(kernel)), 0.05)
     assert losses.WeightClip.from_config(losses.WeightClip(0.2).get_config()).clip_value == 0.2
+
+
+def _small_gradient_critic(policy):
+    """Three dense layers scaling by 1e-3 each: the input gradient is 1e-9, below float16's smallest number."""
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        return keras.Sequential([keras.Input((4,))] + [
+            keras.layers.Dense(units, use_bias=False, kernel_initializer=keras.initializers.Constant(1e-3))
+            for units in (4, 4, 1)])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("penalty", ["wgan_div", "r1"])
+def test_a_float16_critics_input_gradient_is_loss_scaled_not_underflowed(penalty):
+    """tensorflow#48662 / StudioGAN#175: float16 underflows the penalty's inner gradient unless it is scaled.
+
+    Penalties proportional to the squared gradient norm show it (the
+    gradient penalty `(|g| - 1)^2` is blind to a vanishing gradient).
+    """
+    real = np.random.default_rng(0).uniform(-1, 1, (8, 4)).astype("float32")
+    fake = np.random.default_rng(1).uniform(-1, 1, (8, 4)).astype("float32")
+    function = losses.get_penalty(penalty)
+    options = {"weight": 1e16} if penalty == "r1" else {"k": 1e16, "p": 2.0}
+    critic32, critic16 = _small_gradient_critic("float32"), _small_gradient_critic("mixed_float16")
+    assert critic16.layers[0].compute_dtype == "float16"
+    # Float32 reference: the gradient is the constant 1e-9 * 4 * 4 = 1.6e-8 in every input.
+    np.testing.assert_allclose(losses._input_gradients(critic32, real), 1.6e-8, rtol=1e-5)
+    reference = float(function(critic32, real, fake, mix=np.full(8, 0.5, "float32"), **options))
+    scaled = float(function(critic16, real, fake, mix=np.full(8, 0.5, "float32"), gradient_scale=2.0**15, **options))
+    unscaled = float(function(critic16, real, fake, mix=np.full(8, 0.5, "float32"), **options))
+    assert reference == pytest.approx(1e16 / 2 * 4 * 1.6e-8**2 * (2 if penalty == "wgan_div" else 1), rel=1e-4)
+    assert scaled == pytest.approx(reference, rel=0.02)
+    assert unscaled == 0.0

@@ -21,19 +21,19 @@ def test_every_recipe_builds_with_its_shapes(name):
     generator = build_generator(config)
     discriminator = build_discriminator(config)
     size, channels = config.image_size, config.channels
-    assert generator.sampling.output_shape == (None, size, size, channels)
+    assert generator.output_shape == (None, size, size, channels)
     assert discriminator.output_shape == (None, 1)
     expected_inputs = ["latent"] + (["label"] if config.num_classes else [])
-    assert [i.name for i in generator.sampling.inputs] == expected_inputs
     if config.generator_attention == "regional":
-        assert [i.name for i in generator.training.inputs] == ["latent", "real_images"]
+        expected_inputs.append("real_images")
+    assert [i.name for i in generator.inputs] == expected_inputs
 
 
 def test_sagan_128_has_the_parameter_count_of_the_sagan_baseline_in_biggan():
     # Brock et al. 2019 (BigGAN), Table 1, row 1: the SA-GAN baseline at
     # 128x128 (ch = 64, attention at 64x64) has 81.5M parameters, G and D.
     config = get_recipe("sagan-feat64")
-    total = trainable_parameter_count(build_generator(config).training) + trainable_parameter_count(
+    total = trainable_parameter_count(build_generator(config)) + trainable_parameter_count(
         build_discriminator(config)
     )
     assert 81.45e6 <= total < 81.55e6, total
@@ -43,7 +43,7 @@ def test_sagan_div_generator_layers_match_table_1():
     # Chen & Yamane: five 4x4 deconvolution blocks, 512@4, 256@8, 128@16,
     # 64@32, C@64, each but the last followed by IN, ReLU and attention.
     for name in ("sagan-div-a-mnist", "sagan-div-d-fashion-mnist"):
-        generator = build_generator(get_recipe(name)).training
+        generator = build_generator(get_recipe(name))
         blocks = [layer for layer in generator.layers if layer.name.startswith(("project", "reshape", "deconv", "sn_deconv"))]
         shapes = [tuple(layer.output.shape[1:]) for layer in blocks if layer.name != "project" and "project" not in layer.name]
         assert shapes == [(4, 4, 512), (8, 8, 256), (16, 16, 128), (32, 32, 64), (64, 64, 1)]
@@ -69,7 +69,7 @@ def test_sagan_div_variants(variant, g_norm, g_sn, d_norm, d_sn):
 
 def test_bury_celeba_recipe():
     config = get_recipe("sagan-celeba64")
-    generator, discriminator = build_generator(config).training, build_discriminator(config)
+    generator, discriminator = build_generator(config), build_discriminator(config)
     for model in (generator, discriminator):
         weighted = [layer for layer in model.layers if isinstance(layer, SpectralNormalization)]
         assert len(weighted) == 5  # five layers, each spectrally normalised
@@ -108,7 +108,7 @@ def test_ragan_attention_is_only_in_the_generator():
         for base in ("dcgan", "wgan"):
             for kind, layer_type in (("sa", SelfAttention), ("ra", RegionalAttention)):
                 config = get_recipe(f"ragan-{base}-{kind}-{data}").replace(generator_filters=2, discriminator_filters=2)
-                generator, discriminator = build_generator(config).training, build_discriminator(config)
+                generator, discriminator = build_generator(config), build_discriminator(config)
                 assert any(isinstance(layer, layer_type) for layer in generator.layers)
                 assert not any(isinstance(layer, (SelfAttention, RegionalAttention)) for layer in discriminator.layers)
 
@@ -132,7 +132,7 @@ def test_dcgan_family_baselines_start_from_radfords_initialisation():
     for name in ("ragan-dcgan-cifar10", "ragan-wgan-sa-cifar10", "ragan-dcgan-ra-cifar10", "sagan-div-dcgan-mnist"):
         config = get_recipe(name)
         kernels, gammas = [], []
-        for model in (build_generator(config).training, build_discriminator(config)):
+        for model in (build_generator(config), build_discriminator(config)):
             for variable in model.trainable_variables:
                 value = np.asarray(variable)
                 if variable.path.endswith("gamma") and value.ndim == 1:

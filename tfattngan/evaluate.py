@@ -24,6 +24,8 @@ import sys
 import time
 
 from tfattngan.atomic_files import write_text_atomically
+from tfattngan.cli import ArgumentParser
+from tfattngan.cli import run_tool
 from tfattngan.console import quiet_tensorflow_import
 from tfattngan.errors import UserInputError
 
@@ -40,11 +42,6 @@ examples:
   python -m tfattngan.evaluate --real data/celeba_64 --fake samples/ --json fid.json"""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserInputError(f"{message} (see {PROG} --help)")
-
-
 def build_parser():
     """The argument parser of `python -m tfattngan.evaluate`.
 
@@ -53,7 +50,7 @@ def build_parser():
     >>> build_parser().parse_args(["runs/x", "--num-samples", "64"]).num_samples
     64
     """
-    parser = _Parser(
+    parser = ArgumentParser(
         prog=PROG, description=__doc__.split("\n\n")[0], epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -73,7 +70,6 @@ def build_parser():
     parser.add_argument("--seed", type=int, default=0, help="seed of the data order and latents (default 0)")
     parser.add_argument("--cache-dir", help="feature cache folder (default: $TFATTNGAN_FID_CACHE or "
                         "~/.cache/tfattngan/fid_stats)")
-    parser.add_argument("--json", help="also write the results to this JSON file (a run always gets metrics.json)")
     return parser
 
 
@@ -137,7 +133,7 @@ def format_table(values, unavailable):
 
 def _evaluate_run(args):
     from tfattngan.metrics import FIDEvaluator
-    from tfattngan.training.saved_run import load_generator
+    from tfattngan.runs.trained import load_generator
 
     generator = load_generator(args.run_dir, checkpoint=args.checkpoint, use_ema=not args.no_ema)
     config = generator.config
@@ -178,38 +174,36 @@ def _evaluate_pair(args):
     return header, evaluate_features(real, fake, extractor), None
 
 
+def _evaluate(args):
+    pair = _check_arguments(args)
+    with quiet_tensorflow_import():
+        from tfattngan.metrics import IS_UNAVAILABLE
+    started = time.perf_counter()
+    header, result, metrics_json = (_evaluate_pair if pair else _evaluate_run)(args)
+    values = {
+        **header,
+        **result.as_dict(),
+        "seconds": round(time.perf_counter() - started, 1),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    summary = format_table(values, IS_UNAVAILABLE)
+    if metrics_json is not None:
+        write_text_atomically(metrics_json, json.dumps(values, indent=2) + "\n")
+        summary += f"\nwrote {metrics_json}"
+    return values, summary
+
+
 def main(argv=None):
     """Runs the command line; returns the exit status (2 for a user error).
+
+    A run's results always go to RUN_DIR/metrics.json as well.
 
     Example:
 
     >>> main(["--real", "a"])
     2
     """
-    try:
-        args = build_parser().parse_args(argv)
-        pair = _check_arguments(args)
-        with quiet_tensorflow_import():
-            from tfattngan.metrics import IS_UNAVAILABLE
-        started = time.perf_counter()
-        header, result, metrics_json = (_evaluate_pair if pair else _evaluate_run)(args)
-        values = {
-            **header,
-            **result.as_dict(),
-            "seconds": round(time.perf_counter() - started, 1),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
-        for path in (metrics_json, args.json):
-            if path is not None:
-                write_text_atomically(path, json.dumps(values, indent=2) + "\n")
-        print(format_table(values, IS_UNAVAILABLE), flush=True)
-        written = [str(path) for path in (metrics_json, args.json) if path is not None]
-        if written:
-            print(f"wrote {', '.join(written)}", flush=True)
-        return 0
-    except UserInputError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 2
+    return run_tool(build_parser(), _evaluate, argv)
 
 
 if __name__ == "__main__":

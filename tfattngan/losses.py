@@ -126,14 +126,21 @@ def wasserstein_discriminator_loss(real_logits, fake_logits):
     return ops.mean(_logits(fake_logits)) - ops.mean(_logits(real_logits))
 
 
-def _input_gradients(discriminator, points):
-    """Per-sample gradients of the summed logits with respect to `points`."""
+def _input_gradients(discriminator, points, gradient_scale=1.0):
+    """Per-sample gradients of the summed logits with respect to `points`.
+
+    The summed logits are multiplied by `gradient_scale` before the gradient
+    and the gradient divided by it after, in float32: under `mixed_float16`
+    the float16 backward pass would otherwise underflow to zero exactly as
+    an unscaled outer loss does (tensorflow#48662).
+    """
     points = tf.convert_to_tensor(points)
+    scale = tf.cast(gradient_scale, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(points)
         logits = _call_discriminator(discriminator, points)
-        total = tf.reduce_sum(tf.cast(logits, tf.float32))
-    gradients = tf.cast(tape.gradient(total, points), tf.float32)
+        total = tf.reduce_sum(tf.cast(logits, tf.float32)) * scale
+    gradients = tf.cast(tape.gradient(total, points), tf.float32) / scale
     return tf.reshape(gradients, (tf.shape(gradients)[0], -1))
 
 
@@ -147,7 +154,7 @@ def _squared_norms(gradients):
     return tf.reduce_sum(tf.square(gradients), axis=-1)
 
 
-def gradient_penalty(discriminator, real, fake, weight=10.0, mix=None):
+def gradient_penalty(discriminator, real, fake, weight=10.0, mix=None, gradient_scale=1.0):
     """WGAN-GP penalty: `weight * mean((|grad D(x_hat)|_2 - 1)^2)`.
 
     `x_hat = e * real + (1 - e) * fake` with one `e ~ U[0, 1]` per sample
@@ -163,6 +170,8 @@ def gradient_penalty(discriminator, real, fake, weight=10.0, mix=None):
             uniformly when `None`. A distributed trainer passes them in so
             that results do not depend on how the batch is split. Defaults to
             `None`.
+        gradient_scale: the loss scale of a `mixed_float16` critic, by
+            which the input gradient is scaled and unscaled. Defaults to `1.0`.
 
     Returns:
         float32 scalar.
@@ -182,11 +191,11 @@ def gradient_penalty(discriminator, real, fake, weight=10.0, mix=None):
         mix = tf.random.uniform(mix_shape, dtype=real.dtype)
     mix = tf.reshape(tf.cast(mix, real.dtype), mix_shape)
     interpolates = mix * real + (1.0 - mix) * fake
-    norms = tf.sqrt(_squared_norms(_input_gradients(discriminator, interpolates)) + 1e-12)
+    norms = tf.sqrt(_squared_norms(_input_gradients(discriminator, interpolates, gradient_scale)) + 1e-12)
     return weight * tf.reduce_mean(tf.square(norms - 1.0))
 
 
-def wgan_div_penalty(discriminator, real, fake, k=2.0, p=6.0):
+def wgan_div_penalty(discriminator, real, fake, k=2.0, p=6.0, mix=None, gradient_scale=1.0):
     """Wasserstein-divergence penalty: `k/2 * mean(|grad D(real)|^p + |grad D(fake)|^p)`.
 
     Wu et al. 2018 (WGAN-div) add `k * E[|grad D(x_hat)|_2^p]` to the critic
@@ -202,6 +211,9 @@ def wgan_div_penalty(discriminator, real, fake, k=2.0, p=6.0):
         fake: `[B, ...]` generated images.
         k: float, the penalty coefficient. Defaults to `2.0`.
         p: float, the power of the gradient norm. Defaults to `6.0`.
+        mix: unused (the points are not interpolated); taken so that every
+            penalty has one signature. Defaults to `None`.
+        gradient_scale: see `gradient_penalty`. Defaults to `1.0`.
 
     Returns:
         float32 scalar.
@@ -220,18 +232,22 @@ def wgan_div_penalty(discriminator, real, fake, k=2.0, p=6.0):
     """
     real = tf.convert_to_tensor(real)
     fake = tf.cast(tf.convert_to_tensor(fake), real.dtype)
-    real_norms = _squared_norms(_input_gradients(discriminator, real)) ** (p / 2.0)
-    fake_norms = _squared_norms(_input_gradients(discriminator, fake)) ** (p / 2.0)
+    real_norms = _squared_norms(_input_gradients(discriminator, real, gradient_scale)) ** (p / 2.0)
+    fake_norms = _squared_norms(_input_gradients(discriminator, fake, gradient_scale)) ** (p / 2.0)
     return k / 2.0 * tf.reduce_mean(real_norms + fake_norms)
 
 
-def r1_penalty(discriminator, real, weight=10.0):
+def r1_penalty(discriminator, real, fake=None, weight=10.0, mix=None, gradient_scale=1.0):
     """R1 penalty: `weight / 2 * mean(|grad D(real)|_2^2)` (Mescheder et al. 2018).
 
     Args:
         discriminator: callable from images to logits.
         real: `[B, ...]` real images.
+        fake: unused (R1 looks at real images only); taken so that every
+            penalty has one signature. Defaults to `None`.
         weight: float, the coefficient gamma. Defaults to `10.0`.
+        mix: unused. Defaults to `None`.
+        gradient_scale: see `gradient_penalty`. Defaults to `1.0`.
 
     Returns:
         float32 scalar.
@@ -243,7 +259,7 @@ def r1_penalty(discriminator, real, weight=10.0):
     >>> float(r1_penalty(critic, np.zeros((4, 2), "float32"), weight=2.0))
     9.0
     """
-    return weight / 2.0 * tf.reduce_mean(_squared_norms(_input_gradients(discriminator, real)))
+    return weight / 2.0 * tf.reduce_mean(_squared_norms(_input_gradients(discriminator, real, gradient_scale)))
 
 
 @keras.saving.register_keras_serializable(package="tfattngan")
@@ -300,3 +316,50 @@ def clip_weights(model, clip_value):
     for variable in model.trainable_variables:
         variable.constraint = WeightClip(clip_value)
     return model
+
+
+# The names `GAN.compile` and the recipes accept: a loss is a (generator, discriminator) pair of
+# functions of logits; a penalty is a function (discriminator, real, fake, mix=, gradient_scale=, **options).
+LOSSES = {
+    "hinge": (hinge_generator_loss, hinge_discriminator_loss),
+    "non_saturating": (non_saturating_generator_loss, non_saturating_discriminator_loss),
+    "minimax": (minimax_generator_loss, minimax_discriminator_loss),
+    "wasserstein": (wasserstein_generator_loss, wasserstein_discriminator_loss),
+}
+PENALTIES = {"gradient_penalty": gradient_penalty, "wgan_div": wgan_div_penalty, "r1": r1_penalty}
+
+
+def get_loss(loss):
+    """The `(generator_loss, discriminator_loss)` pair of a name in `LOSSES`, or the pair given.
+
+    Example:
+
+    >>> get_loss("hinge")[0] is hinge_generator_loss
+    True
+    """
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)} or give a pair of callables "
+                             "(generator_loss, discriminator_loss).")
+        return LOSSES[loss]
+    if not (isinstance(loss, (tuple, list)) and len(loss) == 2 and all(callable(f) for f in loss)):
+        raise ValueError(f"loss must be a name or a pair of callables (generator_loss, discriminator_loss); got {loss!r}.")
+    return tuple(loss)
+
+
+def get_penalty(penalty):
+    """The penalty function of a name in `PENALTIES`, a callable as given, or `None` for none.
+
+    Example:
+
+    >>> get_penalty("r1") is r1_penalty, get_penalty("none")
+    (True, None)
+    """
+    if penalty is None or penalty == "none":
+        return None
+    if callable(penalty):
+        return penalty
+    if penalty not in PENALTIES:
+        raise ValueError(f"unknown penalty {penalty!r}; choose one of {sorted(PENALTIES)}, None, or give a callable "
+                         "(discriminator, real, fake, mix=None, gradient_scale=1.0).")
+    return PENALTIES[penalty]

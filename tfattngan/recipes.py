@@ -2,8 +2,9 @@
 
 A recipe is a named `GANConfig`. `get_recipe(name)` returns it,
 `apply_overrides(config, ["field=value", ...])` changes fields by name (the
-command line's `--set`), and `build_generator(config)` and
-`build_discriminator(config)` build its networks.
+command line's `--set`), `build_generator(config)` and
+`build_discriminator(config)` build its networks and `build_gan(config)` the
+compiled `tfattngan.GAN` that trains them.
 
 Example:
 
@@ -16,6 +17,9 @@ import dataclasses
 import difflib
 import typing
 
+import keras
+import tensorflow as tf
+
 from tfattngan import losses
 from tfattngan.errors import UserInputError
 from tfattngan.models import dcgan_discriminator
@@ -24,8 +28,8 @@ from tfattngan.models import resnet_discriminator
 from tfattngan.models import resnet_generator
 from tfattngan.models.common import NORMALIZATIONS
 
-LOSSES = ("non_saturating", "minimax", "hinge", "wasserstein")
-PENALTIES = ("none", "gradient_penalty", "wgan_div", "r1")
+LOSSES = tuple(losses.LOSSES)
+PENALTIES = ("none",) + tuple(losses.PENALTIES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -449,11 +453,11 @@ def _attention_options(config, spectral_norm):
 
 
 def build_generator(config):
-    """The generator of a config, as `GeneratorModels`.
+    """The generator of a config.
 
     Example:
 
-    >>> build_generator(get_recipe("quickstart")).sampling.output_shape
+    >>> build_generator(get_recipe("quickstart")).output_shape
     (None, 32, 32, 3)
     """
     if config.architecture == "resnet":
@@ -492,3 +496,53 @@ def build_discriminator(config):
             weight_init=config.weight_init,
         )
     return losses.clip_weights(model, config.weight_clip) if config.weight_clip else model
+
+
+def _optimizer(config, learning_rate):
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    return keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+
+
+def penalty_options(config):
+    """The keyword arguments of the config's penalty.
+
+    Example:
+
+    >>> penalty_options(get_recipe("sagan-div-d-mnist"))
+    {'k': 2.0, 'p': 6.0}
+    """
+    if config.penalty == "wgan_div":
+        return {"k": config.wgan_div_k, "p": config.wgan_div_p}
+    return {} if config.penalty == "none" else {"weight": config.penalty_weight}
+
+
+def build_gan(config):
+    """The compiled `tfattngan.GAN` of a config, built in the current strategy's scope.
+
+    Sets Keras' global dtype policy (`mixed_float16` when
+    `config.mixed_precision`, else `float32`) and its random seed
+    (`config.seed`) first, so that the same config builds the same weights.
+
+    Example:
+
+    >>> gan = build_gan(get_recipe("quickstart").replace(generator_filters=4, discriminator_filters=4))
+    >>> gan.latent_dim, gan.n_critic, tuple(gan.generate(2).shape)
+    (64, 1, (2, 32, 32, 3))
+    """
+    from tfattngan.gan import GAN
+
+    keras.mixed_precision.set_global_policy("mixed_float16" if config.mixed_precision else "float32")
+    keras.utils.set_random_seed(config.seed)
+    with tf.distribute.get_strategy().scope():
+        gan = GAN(build_generator(config), build_discriminator(config), latent_dim=config.latent_dim,
+                  num_classes=config.num_classes, ema_decay=config.ema_decay, ema_start=config.ema_start,
+                  seed=config.seed, name="gan")
+        gan.compile(
+            generator_optimizer=_optimizer(config, config.generator_lr),
+            discriminator_optimizer=_optimizer(config, config.discriminator_lr),
+            loss=config.loss, penalty=config.penalty, penalty_options=penalty_options(config),
+            n_critic=config.n_critic, discriminator_loss_weight=config.discriminator_loss_weight,
+            jit_compile=config.jit_compile,
+        )
+    return gan

@@ -23,7 +23,7 @@ import pytest
 
 from tfattngan.export import export_run
 from tfattngan.recipes import get_recipe
-from tfattngan.training import load_generator
+from tfattngan.runs import load_generator
 from tfattngan.training import train
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def families(export_root):
         if config.num_classes:
             inputs["label"] = np.array([0, 3, 7, 9, 3], np.int32)
         family = ExportedFamily(name, run_dir, generator, None, inputs, None)
-        family.keras_images = generator.model(family.keras_inputs(), training=False).numpy()
+        family.keras_images = generator.sampling_model()(family.keras_inputs(), training=False).numpy()
         family.savedmodel = pathlib.Path(export_run(run_dir, export_root / "models" / name).path)
         result[name] = family
     return result

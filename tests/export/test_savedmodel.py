@@ -15,8 +15,8 @@ from tfattngan.errors import UserInputError
 from tfattngan.export import export_generator
 from tfattngan.export import export_run
 from tfattngan.layers import RegionalAttention
-from tfattngan.training import load_generator
-from tfattngan.training.pictures import to_uint8
+from tfattngan.runs import load_generator
+from tfattngan.pixels import to_uint8
 
 SAVED_MODEL_CLI = str(pathlib.Path(sys.executable).parent / "saved_model_cli")
 
@@ -44,7 +44,7 @@ def test_a_tensorflow_only_client_gets_the_keras_images_in_inference_mode(name, 
     assert served["images_uint8"].dtype == np.uint8
     np.testing.assert_array_equal(served["images_uint8"], to_uint8(served["images"]))
     assert served["inputs"].tolist() == (["label", "latent"] if family.config.num_classes else ["latent"])
-    fresh = load_generator(family.run_dir).model  # a copy: a training-mode call changes its state
+    fresh = load_generator(family.run_dir).sampling_model()  # a copy: a training-mode call changes its state
     training_mode = fresh(family.keras_inputs(), training=True).numpy()
     assert np.abs(training_mode - family.keras_images).max() > 3e-5
 
@@ -60,7 +60,7 @@ def test_generate_draws_the_same_images_for_a_seed_as_trained_generator_sample(n
     np.testing.assert_array_equal(served["seed3"], served["seed3_again"])
     assert served["seed3"].shape[0] == 4
     assert np.mean(served["seed3"] != served["seed4"]) > 0.2
-    expected = to_uint8(generator.sample(4, seed=3).numpy()).astype(int)
+    expected = to_uint8(generator.generate(4, seed=3)).numpy().astype(int)
     assert np.abs(served["seed3"].astype(int) - expected).max() <= 1
 
 
@@ -109,7 +109,7 @@ def test_saved_model_cli_runs_generate_and_names_a_wrong_latent_width(families, 
 def test_the_ema_generator_is_exported_unless_asked_otherwise(families, tmp_path):
     family = families["resnet_conditional"]
     assert family.generator.is_ema  # the fixture's export (compared above) holds the EMA weights
-    raw = load_generator(family.run_dir, use_ema=False).model(family.keras_inputs(), training=False).numpy()
+    raw = load_generator(family.run_dir, use_ema=False).sampling_model()(family.keras_inputs(), training=False).numpy()
     assert np.abs(raw - family.keras_images).max() > 1e-2
     export = export_run(family.run_dir, tmp_path / "raw", use_ema=False)
     assert not export.is_ema and export.version == 1
@@ -120,8 +120,9 @@ def test_the_ema_generator_is_exported_unless_asked_otherwise(families, tmp_path
 
 def test_the_image_bank_travels_with_the_ragan_export(families, fresh_process):
     family = families["ragan_image_bank"]
-    copy = load_generator(family.run_dir).model
-    layer = next(layer for layer in copy.layers if isinstance(layer, RegionalAttention))
+    loaded = load_generator(family.run_dir)
+    copy = loaded.sampling_model()
+    layer = next(layer for layer in loaded.gan.generator.layers if isinstance(layer, RegionalAttention))
     assert np.abs(layer.bank_images.numpy()).mean() > 1e-2 and float(layer.bank_filled.numpy()) == 1.0
     layer.bank_images.assign(tf.zeros_like(layer.bank_images))
     without_bank = copy(family.inputs["latent"], training=False).numpy()
@@ -179,4 +180,4 @@ def test_each_weight_is_stored_once(families):
     reader = tf.train.load_checkpoint(str(family.savedmodel / "variables" / "variables"))
     shapes = reader.get_variable_to_shape_map()
     stored = sum(int(np.prod(shape)) for key, shape in shapes.items() if key != "_CHECKPOINTABLE_OBJECT_GRAPH")
-    assert stored == sum(int(np.prod(weight.shape)) for weight in family.generator.model.weights)
+    assert stored == sum(int(np.prod(weight.shape)) for weight in family.generator.sampling_model().weights)

@@ -10,7 +10,7 @@ from tfattngan.errors import UserInputError
 from tfattngan.export import QUANTIZATIONS
 from tfattngan.export import TFLiteGenerator
 from tfattngan.export import convert_to_tflite
-from tfattngan.training.pictures import to_uint8
+from tfattngan.pixels import to_uint8
 
 @pytest.fixture(scope="module")
 def dcgan_tflite(families, tmp_path_factory):
@@ -42,10 +42,12 @@ def test_float32_tflite_gives_the_keras_images(name, families, fresh_process, dc
     assert generator.interpreter_name == "ai_edge_litert"
     assert (generator.latent_dim, generator.batch_size) == (family.config.latent_dim, None)
     assert generator.conditional == bool(family.config.num_classes)
+    assert generator.num_classes == family.config.num_classes  # from the file's metadata
+    assert generator.metadata["image_shape"] == list(family.keras_images.shape[1:])
     images = generator.generate(family.inputs["latent"], family.inputs.get("label"))
     assert images.shape == family.keras_images.shape
     assert np.abs(images - family.keras_images).max() <= 1e-4
-    sampled = to_uint8(generator.sample(4, seed=3, num_classes=family.config.num_classes)).astype(int)
+    sampled = to_uint8(generator.sample(4, seed=3)).numpy().astype(int)
     assert np.abs(sampled - fresh_process[name]["seed3"]).max() <= 1
 
 
@@ -106,8 +108,11 @@ def test_conversion_arguments_are_checked(families, tmp_path):
     savedmodel = families["resnet_conditional"].savedmodel
     with pytest.raises(UserInputError, match="quantize must be one of none, float16, dynamic, int8"):
         convert_to_tflite(savedmodel, tmp_path / "gen.tflite", "int4")
-    with pytest.raises(UserInputError, match="needs num_classes"):
-        convert_to_tflite(savedmodel, tmp_path / "gen.tflite", "int8")
     with pytest.raises(UserInputError, match="is not a readable SavedModel"):
         convert_to_tflite(tmp_path, tmp_path / "gen.tflite")
     assert list(tmp_path.iterdir()) == []
+    # int8 calibration of a class-conditional model takes its classes from the SavedModel's metadata.
+    convert_to_tflite(savedmodel, tmp_path / "int8.tflite", "int8")
+    converted = TFLiteGenerator(tmp_path / "int8.tflite", num_threads=1)
+    assert converted.num_classes == families["resnet_conditional"].config.num_classes
+    assert converted.sample(3, seed=0).shape[0] == 3

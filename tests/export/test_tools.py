@@ -49,7 +49,7 @@ def test_export_convert_generate_and_benchmark_from_the_command_line(families, t
     (tmp_path / "plain.txt").write_text("")  # as readable as any new file (not tempfile's 0600)
     assert stat.S_IMODE(tflite.stat().st_mode) == stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
 
-    result = _tool("tflite/generate.py", tflite, "--num", 6, "--seed", 3, "--out", grid)
+    result = _tool("tflite/generate.py", tflite, "--num-samples", 6, "--seed", 3, "--out", grid)
     assert result.returncode == 0, result.stderr[-2000:]
     served = generate(num_samples=tf.constant(6), seed=tf.constant(3, tf.int64))["images_uint8"].numpy()
     picture = np.asarray(Image.open(grid)).astype(int)
@@ -58,9 +58,9 @@ def test_export_convert_generate_and_benchmark_from_the_command_line(families, t
     other = generate(num_samples=tf.constant(6), seed=tf.constant(4, tf.int64))["images_uint8"].numpy()
     assert np.abs(picture - image_grid(other)).max() > 1
 
-    result = _tool("tflite/benchmark.py", tflite, "--threads", 1, "--runs", 5)
+    result = _tool("tflite/benchmark.py", tflite, "--threads", 1, "--runs", 5, "--json", "-")
     assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)  # --json -: the JSON object alone on stdout
     assert report["file_bytes"] == tflite.stat().st_size
     assert report["file_mib"] == round(report["file_bytes"] / 2**20, 3)
     assert (report["interpreter"], report["threads"], report["batch"], report["runs"]) == ("ai_edge_litert", 1, 1, 5)

@@ -10,7 +10,7 @@ from tfattngan.data import load_source
 from tfattngan.errors import UserInputError
 from tfattngan.metrics import fid
 from tfattngan.metrics.images import image_stream
-from tfattngan.metrics.images import to_uint8
+from tfattngan.metrics.images import checked_uint8
 
 
 def _all(stream):
@@ -41,7 +41,7 @@ def test_uint8_float_and_tensor_arrays(images):
 
 def test_float_mapping_is_round_to_nearest():
     values = np.array([-1.0, -0.9961, 0.0, 0.5, 1.0], np.float32).reshape(1, 1, 5, 1)
-    assert to_uint8(values).ravel().tolist() == [0, 0, 128, 191, 255]  # round((x + 1) * 127.5)
+    assert checked_uint8(values).ravel().tolist() == [0, 0, 128, 191, 255]  # round((x + 1) * 127.5)
 
 
 def test_datasets_of_batches_dicts_and_tuples(images):
@@ -73,31 +73,28 @@ def test_data_sets_by_spec_and_source(tmp_path, images):
     assert grey_small.shape == (3, 4, 4, 1)
 
 
-class _ConditionalGenerator:
-    """A generator object with TrainedGenerator's sampling interface."""
+def _conditional_gan():
+    """A class-conditional GAN whose images show their label (level) and their first latent (one pixel)."""
+    from tfattngan import GAN
 
-    conditional = True
-
-    class config:  # noqa: N801 - mirrors TrainedGenerator.config
-        num_classes = 3
-
-    def __init__(self):
-        self.seeds = []
-
-    def sample(self, count, seed=0, labels=None):
-        self.seeds.append(seed)
-        return tf.cast(tf.reshape(labels, [-1, 1, 1, 1]) * tf.ones([1, 4, 4, 3], tf.int64), tf.float32) - 1.0
+    latent, label = keras.Input((4,), name="latent"), keras.Input((), dtype="int32", name="label")
+    level = keras.layers.Lambda(lambda x: tf.cast(x, "float32")[:, None, None, None] * tf.fill([1, 4, 4, 3], 0.5) - 0.5)(label)
+    first = keras.layers.Lambda(lambda z: tf.pad(0.1 * tf.tanh(z[:, :1])[:, None, None, :], [[0, 0], [0, 3], [0, 3], [0, 2]]))(latent)
+    generator = keras.Model([latent, label], keras.layers.Add()([level, first]))
+    discriminator = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    return GAN(generator, discriminator, num_classes=3)
 
 
-def test_generators_need_num_samples_and_get_balanced_labels():
-    generator = _ConditionalGenerator()
-    made = _all(image_stream(generator, num_samples=11, batch_size=4))
+def test_a_gan_streams_the_images_of_generate_with_balanced_labels():
+    gan = _conditional_gan()
+    made = _all(image_stream(gan, num_samples=11, batch_size=4, seed=5))
     assert made.shape == (11, 4, 4, 3)
-    labels = np.rint(made[:, 0, 0, 0] / 127.5).astype(int)  # -1 + label -> (label) * 127.5
+    labels = np.rint((made[:, 1, 1, 0] / 127.5 - 0.5) * 2).astype(int)  # level 0.5 * label - 0.5
     assert labels.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1]
-    assert len(set(generator.seeds)) == 3  # every batch draws new latents
+    np.testing.assert_array_equal(made, checked_uint8(gan.generate(11, seed=5)))  # the one latent convention
+    assert not np.array_equal(_all(image_stream(gan, num_samples=11, batch_size=4, seed=6)), made)
     with pytest.raises(UserInputError, match="needs num_samples"):
-        image_stream(generator)
+        image_stream(gan)
 
 
 def test_keras_generator_and_function():
@@ -105,7 +102,7 @@ def test_keras_generator_and_function():
                                   keras.layers.Activation("tanh")])
     made = _all(image_stream(generator, num_samples=10, batch_size=4, seed=3))
     latents = tf.random.stateless_normal((4, 4), [3, 8])  # the third batch starts at image 8
-    np.testing.assert_array_equal(made[8:], to_uint8(generator(latents)[:2]))
+    np.testing.assert_array_equal(made[8:], checked_uint8(generator(latents)[:2]))
     np.testing.assert_array_equal(_all(image_stream(generator, num_samples=10, batch_size=4, seed=3)), made)
     assert not np.array_equal(_all(image_stream(generator, num_samples=10, batch_size=4, seed=4)), made)
     counts = []

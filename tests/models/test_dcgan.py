@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -38,14 +39,14 @@ def _dcgan_reference_counts(latent_dim=100, filters=64, channels=3):
 def test_dcgan_64_has_the_reference_parameter_counts():
     generator, discriminator = _dcgan_reference_counts()
     assert (generator, discriminator) == (3_576_704, 2_765_568)
-    assert trainable_parameter_count(dcgan_generator(64, 3, latent_dim=100).training) == generator
+    assert trainable_parameter_count(dcgan_generator(64, 3, latent_dim=100)) == generator
     assert trainable_parameter_count(dcgan_discriminator(64, 3)) == discriminator
 
 
 @pytest.mark.parametrize("image_size", [16, 32, 64, 128])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_shapes_for_every_size(image_size, channels):
-    generator = dcgan_generator(image_size, channels, latent_dim=8, filters=2).sampling
+    generator = dcgan_generator(image_size, channels, latent_dim=8, filters=2)
     discriminator = dcgan_discriminator(image_size, channels, filters=2)
     images = generator(np.random.default_rng(0).normal(size=(3, 8)).astype("float32"))
     assert images.shape == (3, image_size, image_size, channels)
@@ -56,7 +57,7 @@ def test_shapes_for_every_size(image_size, channels):
 def test_attention_slots_norms_and_spectral_norm_are_where_asked():
     generator = dcgan_generator(
         64, 1, filters=4, normalization="instance", spectral_norm=True, attention="self", attention_sizes=(8, 32)
-    ).training
+    )
     attention = [layer for layer in generator.layers if isinstance(layer, SelfAttention)]
     assert [layer.input.shape[1] for layer in attention] == [8, 32]
     assert sum(isinstance(layer, InstanceNormalization) for layer in generator.layers) == 4
@@ -69,18 +70,20 @@ def test_attention_slots_norms_and_spectral_norm_are_where_asked():
 
 
 def test_regional_attention_generator_trains_with_images_and_samples_without():
-    models = dcgan_generator(32, 3, filters=4, attention="regional", attention_sizes=(16,),
-                             regional_options={"num_regions": 2, "bank_size": 4})
-    assert [i.name for i in models.training.inputs] == ["latent", "real_images"]
-    assert [i.name for i in models.sampling.inputs] == ["latent"]
-    layer = [layer for layer in models.training.layers if isinstance(layer, RegionalAttention)][0]
-    assert layer in models.sampling.layers  # shared, not a copy
+    from tfattngan import GAN
+
+    generator = dcgan_generator(32, 3, filters=4, attention="regional", attention_sizes=(16,),
+                                regional_options={"num_regions": 2, "bank_size": 4})
+    assert [i.name for i in generator.inputs] == ["latent", "real_images"]
+    gan = GAN(generator, dcgan_discriminator(32, 3, filters=4))
+    assert [i.name for i in gan.sampling_model().inputs] == ["latent"]
+    layer = [layer for layer in generator.layers if isinstance(layer, RegionalAttention)][0]
     latents = np.random.default_rng(0).normal(size=(4, 100)).astype("float32")
     images = np.random.default_rng(1).uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
     layer.lambdas.assign([0.5, 1.0])
-    layer.fill_bank(images)
-    assert models.sampling(latents).shape == (4, 32, 32, 3)
-    assert not np.allclose(models.training([latents, images]), models.sampling(latents))
+    assert gan.fill_banks(images) == 1
+    assert gan.sample(latents).shape == (4, 32, 32, 3)
+    assert not np.allclose(generator([latents, images]), gan.sample(latents))
 
 
 def test_bad_sizes_are_rejected():
@@ -91,11 +94,12 @@ def test_bad_sizes_are_rejected():
 
 
 def test_the_ragan_sampling_model_spreads_its_latents_over_the_whole_bank():
-    """2,000 latents through `ragan-dcgan-ra-cifar10`'s sampling model, bank of 64 different real images.
+    """2,000 latents through `ragan-dcgan-ra-cifar10`'s regional attention, bank of 64 different real images.
 
     Each sample's region term (the layer's output minus its input) is matched against the term the
     training path gives each bank image as the real image; a sampler that collapses onto one entry, or
-    uses a stale or empty bank, fails.
+    uses a stale or empty bank, fails. The GAN's sampling model (what exports hold) feeds the generator
+    exactly the bank image the layer picks.
     """
     import tensorflow as tf
 
@@ -103,8 +107,8 @@ def test_the_ragan_sampling_model_spreads_its_latents_over_the_whole_bank():
     from tfattngan.recipes import build_generator
     from tfattngan.recipes import get_recipe
 
-    models = build_generator(get_recipe("ragan-dcgan-ra-cifar10").replace(regional_bank_size=64))
-    layer = [layer for layer in models.sampling.layers if isinstance(layer, RegionalAttention)][0]
+    generator = build_generator(get_recipe("ragan-dcgan-ra-cifar10").replace(regional_bank_size=64))
+    layer = [layer for layer in generator.layers if isinstance(layer, RegionalAttention)][0]
     bank = load_source("builtin").reader.items[:64].astype("float32") / 127.5 - 1.0
     assert len({image.tobytes() for image in bank}) == 64
     layer.fill_bank(bank)
@@ -113,7 +117,9 @@ def test_the_ragan_sampling_model_spreads_its_latents_over_the_whole_bank():
 
     def region_terms(latents):
         x = latents
-        for sublayer in models.sampling.layers[1:]:  # the sampling model's chain, after its input
+        for sublayer in generator.layers:
+            if isinstance(sublayer, keras.layers.InputLayer):
+                continue
             if isinstance(sublayer, RegionalAttention):
                 return np.asarray(sublayer(x, latent=latents) - x)
             x = sublayer(x)
@@ -128,3 +134,8 @@ def test_the_ragan_sampling_model_spreads_its_latents_over_the_whole_bank():
     counts = np.bincount(used, minlength=64)
     assert (counts > 0).sum() >= 32 and counts.max() <= 0.1 * 2000, counts
     np.testing.assert_array_equal(region_terms(latents[:100]).reshape(100, -1), terms[:100])  # the same latent, the same image
+    from tfattngan import GAN
+
+    gan = GAN(generator, dcgan_discriminator(32, 3, filters=4))
+    picked = tf.gather(tf.constant(bank), used[:8])
+    np.testing.assert_allclose(gan.sample(latents[:8]), generator([latents[:8], picked], training=False), atol=1e-6)

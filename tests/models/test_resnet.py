@@ -11,7 +11,7 @@ from tfattngan.models import resnet_generator
 
 @pytest.mark.parametrize("image_size", [32, 64, 128])
 def test_conditional_shapes(image_size):
-    generator = resnet_generator(image_size, 3, latent_dim=16, filters=2, num_classes=5).sampling
+    generator = resnet_generator(image_size, 3, latent_dim=16, filters=2, num_classes=5)
     discriminator = resnet_discriminator(image_size, 3, filters=2, num_classes=5)
     latents = np.random.default_rng(0).normal(size=(2, 16)).astype("float32")
     labels = tf.constant([0, 4], tf.int32)
@@ -21,7 +21,7 @@ def test_conditional_shapes(image_size):
 
 
 def test_generator_uses_conditional_batch_norm_and_spectral_norm_everywhere():
-    generator = resnet_generator(32, 3, filters=2, num_classes=10, attention_sizes=(16,)).training
+    generator = resnet_generator(32, 3, filters=2, num_classes=10, attention_sizes=(16,))
     assert sum(isinstance(layer, ConditionalBatchNormalization) for layer in generator.layers) == 6
     kernels = [layer for layer in generator.layers if hasattr(layer, "kernel") and not isinstance(layer, SelfAttention)]
     assert kernels == [] or all(isinstance(layer, SpectralNormalization) for layer in kernels)

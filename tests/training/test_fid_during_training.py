@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tfattngan.errors import UserInputError
 from tfattngan.recipes import get_recipe
-from tfattngan.training import load_generator
+from tfattngan.runs import load_generator
 from tfattngan.training import train
 
 WEIGHTS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "inception" / "fid_inception_v3_weights.npz"

@@ -79,7 +79,7 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 
 def test_a_regional_attention_run_samples_with_real_training_images(tmp_path):
     from tfattngan.layers import RegionalAttention
-    from tfattngan.training import load_generator
+    from tfattngan.runs import load_generator
 
     source = load_source("builtin")
     config = _config("ragan-dcgan-ra-cifar10", steps=2, dataset="builtin", latent_dim=16)
@@ -89,9 +89,9 @@ def test_a_regional_attention_run_samples_with_real_training_images(tmp_path):
     generator = load_generator(tmp_path)
     keras.utils.set_random_seed(2)
     again = load_generator(tmp_path)
-    for weight, other in zip(generator.model.weights, again.model.weights):
+    for weight, other in zip(generator.gan.generator.weights, again.gan.generator.weights):
         np.testing.assert_array_equal(weight, other, err_msg=weight.path)
-    layer = [layer for layer in generator.model.layers if isinstance(layer, RegionalAttention)][0]
+    layer = [layer for layer in generator.gan.generator.layers if isinstance(layer, RegionalAttention)][0]
     assert float(layer.bank_filled.numpy()) == 1.0
     bank = np.round((layer.bank_images.numpy() + 1.0) * 127.5).astype("uint8")
     training_images = {image.tobytes() for image in source.reader.items}
@@ -100,20 +100,19 @@ def test_a_regional_attention_run_samples_with_real_training_images(tmp_path):
 
 
 def test_a_loaded_generator_reproduces_the_trainers_samples(tmp_path):
-    from tfattngan.training import GANTrainer
-    from tfattngan.training import load_generator
+    from tfattngan.recipes import build_gan
+    from tfattngan.runs import load_generator
+    from tfattngan.training.loop import training_checkpoint
 
     config = _config(steps=2, ema_decay=0.5, ema_start=0)
     train(config, tmp_path, log_stream=io.StringIO())
-    trainer = GANTrainer(load_generator(tmp_path).config)
-    trainer.checkpoint.restore(tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))).expect_partial()
-    latents, _ = trainer.fixed_latents(4)
+    gan = build_gan(load_generator(tmp_path).config)
+    training_checkpoint(gan).restore(tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))).expect_partial()
     for use_ema in (True, False):
         generator = load_generator(tmp_path, use_ema=use_ema)
         assert generator.step == 2 and generator.is_ema == use_ema
-        np.testing.assert_allclose(generator.model(latents, training=False),
-                                   trainer.sample(latents, use_ema=use_ema), atol=1e-6)
-    ema, raw = (load_generator(tmp_path, use_ema=u).model(latents, training=False) for u in (True, False))
+        np.testing.assert_allclose(generator.generate(4, seed=3), gan.generate(4, seed=3, use_ema=use_ema), atol=1e-6)
+    ema, raw = (load_generator(tmp_path, use_ema=u).generate(4) for u in (True, False))
     assert float(tf.reduce_max(tf.abs(ema - raw))) > 1e-4
     with pytest.raises(UserInputError, match="not a training run"):
         load_generator(tmp_path / "samples")

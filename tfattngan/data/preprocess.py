@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfattngan.errors import UserInputError
+from tfattngan.pixels import from_uint8
 
 DTYPES = ("float32", "uint8")
 
@@ -108,4 +109,4 @@ def preprocess_image(image, *, image_size, channels, center_crop=None, dtype="fl
     image = tf.clip_by_value(image, 0.0, 255.0)
     if dtype == "uint8":
         return tf.cast(tf.round(image), tf.uint8)
-    return image / 127.5 - 1.0
+    return from_uint8(image)

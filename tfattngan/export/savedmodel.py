@@ -18,15 +18,14 @@ from tfattngan.errors import UserInputError
 from tfattngan.atomic_files import atomic_directory
 from tfattngan.export.serving_layout import version_path
 from tfattngan.export.signatures import GeneratorSignatures
-from tfattngan.training.saved_run import TrainedGenerator
-from tfattngan.training.saved_run import load_generator
+from tfattngan.runs.trained import load_generator
 
 DEFAULT_MAX_SAMPLES = 256
 
 
 def _model_and_classes(generator, num_classes):
-    if isinstance(generator, TrainedGenerator):
-        return generator.model, generator.config.num_classes
+    if hasattr(generator, "sampling_model"):  # a GAN or a TrainedGenerator
+        return generator.sampling_model(), generator.num_classes
     inputs = generator.inputs
     if len(inputs) == 2 and not num_classes:
         raise UserInputError(
@@ -52,13 +51,14 @@ def export_generator(generator, path, *, max_samples=DEFAULT_MAX_SAMPLES, num_cl
     The directory appears complete or not at all (`atomic_directory`).
 
     Args:
-        generator: a `TrainedGenerator` (from `load_generator`) or a Keras
-            sampling model (inputs `latent` and optionally `label`).
+        generator: a `tfattngan.GAN`, a `TrainedGenerator` (from
+            `load_generator`) or a Keras sampling model (inputs `latent` and
+            optionally `label`).
         path: the SavedModel directory to create; it must not exist.
         max_samples: the largest `num_samples` that `generate` accepts.
             Defaults to `256`.
         num_classes: the class count of a bare class-conditional Keras
-            model; ignored for a `TrainedGenerator`. Defaults to `None`.
+            model; ignored for a GAN or `TrainedGenerator`. Defaults to `None`.
 
     Returns:
         `path` as a `pathlib.Path`.
@@ -72,11 +72,11 @@ def export_generator(generator, path, *, max_samples=DEFAULT_MAX_SAMPLES, num_cl
     >>> import tempfile
     >>> import tensorflow as tf
     >>> from tfattngan.models import dcgan_generator
-    >>> model = dcgan_generator(16, 1, latent_dim=8, filters=2).sampling
+    >>> model = dcgan_generator(16, 1, latent_dim=8, filters=2)
     >>> path = export_generator(model, tempfile.mkdtemp() + "/1", max_samples=8)
     >>> loaded = tf.saved_model.load(str(path))
     >>> sorted(loaded.signatures)
-    ['generate', 'serving_default']
+    ['generate', 'metadata', 'serving_default']
     >>> images = loaded.signatures["generate"](num_samples=tf.constant(2), seed=tf.constant(0, tf.int64))
     >>> images["images_uint8"].shape
     TensorShape([2, 16, 16, 1])

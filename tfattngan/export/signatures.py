@@ -2,29 +2,25 @@
 
 `serving_default` maps a latent (and a label) to images; `generate` maps a
 sample count and a seed to images, drawing the latents inside the graph, so
-that a client needs to send two numbers only. Both check their inputs with
+that a client needs to send two numbers only; `metadata` takes nothing and
+returns the generator's metadata as one JSON string
+(`tfattngan.export.metadata`). The first two check their inputs with
 messages that reach every client (Python, `saved_model_cli`, TF Serving):
 the generator's own ops would otherwise fail deep inside with a matrix-size
 error.
 """
 
+import json
+
 import tensorflow as tf
 
-from tfattngan.export.latents import cycled_labels
-from tfattngan.export.latents import seeded_latents
+from tfattngan.export.metadata import METADATA_SIGNATURE
+from tfattngan.export.metadata import generator_metadata
+from tfattngan.gan import cycled_labels
+from tfattngan.gan import seeded_latents
+from tfattngan.pixels import to_uint8
 
 SERVING = "serving_default"  # the signature TF Serving calls by default, and the one TFLite converts
-
-
-def to_uint8(images):
-    """Images in [-1, 1] as uint8 in [0, 255], rounded half to even like NumPy.
-
-    Example:
-
-    >>> to_uint8(tf.constant([-1.0, 0.0, 1.0])).numpy().tolist()
-    [0, 128, 255]
-    """
-    return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
 def _checked(tensor, condition, *message):
@@ -50,7 +46,7 @@ class GeneratorSignatures:
     ...                           keras.layers.Reshape((2, 2, 3))])
     >>> signatures = GeneratorSignatures(model, latent_dim=2, num_classes=0, max_samples=4)
     >>> [(name, [spec.name for spec in specs]) for name, _, specs in signatures.endpoints()]
-    [('serving_default', ['latent']), ('generate', ['num_samples', 'seed'])]
+    [('serving_default', ['latent']), ('generate', ['num_samples', 'seed']), ('metadata', [])]
     >>> sorted(signatures.serve(tf.zeros([1, 2])))
     ['images', 'images_uint8']
     >>> tuple(signatures.generate(tf.constant(3), tf.constant(0, tf.int64))["images_uint8"].shape)
@@ -62,6 +58,8 @@ class GeneratorSignatures:
         self.latent_dim = int(latent_dim)
         self.num_classes = int(num_classes)
         self.max_samples = int(max_samples)
+        self.metadata_json = json.dumps(
+            generator_metadata(latent_dim, num_classes, model.output_shape[1:], max_samples), sort_keys=True)
 
     def endpoints(self):
         """`(name, function, input_signature)` of each signature, for `ExportArchive.add_endpoint`.
@@ -78,7 +76,14 @@ class GeneratorSignatures:
         else:
             serving = (lambda latent: self.serve(latent), [latent])
         generate = [tf.TensorSpec([], tf.int32, name="num_samples"), tf.TensorSpec([], tf.int64, name="seed")]
-        return [(SERVING, *serving), ("generate", self.generate, generate)]
+        return [(SERVING, *serving), ("generate", self.generate, generate), (METADATA_SIGNATURE, self.metadata, [])]
+
+    def metadata(self):
+        """`{"metadata": string}`: the generator's metadata as JSON.
+
+        Example: see the class.
+        """
+        return {"metadata": tf.constant(self.metadata_json)}
 
     def serve(self, latent, label=None):
         """`{"images": float32 [-1, 1], "images_uint8": uint8}` for the given latents.

@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 from tfattngan.errors import UserInputError
-from tfattngan.export.latents import seeded_latents
+from tfattngan.gan import seeded_latents
 from tfattngan.export.tflite_runtime import TFLiteGenerator
 
 
@@ -34,7 +34,7 @@ def benchmark_tflite(path, num_threads=None, runs=50, warmup=5):
     >>> from tfattngan.export import convert_to_tflite, export_generator
     >>> from tfattngan.models import dcgan_generator
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = export_generator(dcgan_generator(16, 1, latent_dim=8, filters=2).sampling, folder / "1")
+    >>> _ = export_generator(dcgan_generator(16, 1, latent_dim=8, filters=2), folder / "1")
     >>> _ = convert_to_tflite(folder / "1", folder / "gen.tflite")
     >>> result = benchmark_tflite(folder / "gen.tflite", num_threads=1, runs=3, warmup=1)
     >>> result["batch"], result["threads"], result["latency_median_ms"] > 0

@@ -19,11 +19,14 @@ import warnings
 
 import tensorflow as tf
 
-from tfattngan.errors import UserInputError
 from tfattngan.atomic_files import atomic_file
-from tfattngan.export.latents import cycled_labels
-from tfattngan.export.latents import seeded_latents
+from tfattngan.errors import UserInputError
+from tfattngan.export.metadata import METADATA_SIGNATURE
+from tfattngan.export.metadata import savedmodel_metadata
+from tfattngan.export.metadata import with_tflite_metadata
 from tfattngan.export.signatures import SERVING
+from tfattngan.gan import cycled_labels
+from tfattngan.gan import seeded_latents
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 REPRESENTATIVE_SAMPLES = 100
@@ -60,7 +63,7 @@ def _representative_dataset(specs, batch_size, num_classes):
         for index in range(REPRESENTATIVE_SAMPLES // batch):
             inputs = {"latent": seeded_latents(batch, latent_dim, seed=index)}
             if "label" in specs:
-                inputs["label"] = (cycled_labels(batch, num_classes) + index) % num_classes
+                inputs["label"] = cycled_labels(batch, num_classes, start=index * batch)
             yield inputs
 
     return batches
@@ -81,7 +84,7 @@ class _NeedsOtherOps(Exception):
         self.ops = ops
 
 
-def _convert(loaded, signature, quantize, batch_size, num_classes):
+def _convert(loaded, signature, quantize, batch_size, num_classes=None):
     """The flatbuffer, or `_NeedsOtherOps` naming the ops that have no builtin kernel."""
     specs = signature.structured_input_signature[1]
     converter = tf.lite.TFLiteConverter.from_concrete_functions([_concrete_function(signature, batch_size)], loaded)
@@ -108,14 +111,19 @@ def _convert(loaded, signature, quantize, batch_size, num_classes):
 def _converts(loaded, signature, batch_size):
     """Whether a float32 conversion with this batch size succeeds."""
     try:
-        _convert(loaded, signature, "none", batch_size, None)
+        _convert(loaded, signature, "none", batch_size)
     except _NeedsOtherOps:
         return False
     return True
 
 
-def convert_to_tflite(savedmodel_dir, out, quantize="none", *, batch_size=None, num_classes=None):
+def convert_to_tflite(savedmodel_dir, out, quantize="none", *, batch_size=None):
     """Converts a SavedModel's `serving_default` signature to a `.tflite` file.
+
+    The file carries the SavedModel's metadata (latent size, classes, image
+    shape, seed convention: `tfattngan.export.metadata`), which also gives
+    the int8 calibration its classes; a SavedModel written otherwise, without
+    a `metadata` signature, converts without it.
 
     Args:
         savedmodel_dir: a SavedModel written by `export_generator` (a
@@ -125,8 +133,6 @@ def convert_to_tflite(savedmodel_dir, out, quantize="none", *, batch_size=None, 
         batch_size: fix the batch dimension to this size; `None` keeps it
             open (resize the interpreter's input to change it). Defaults to
             `None`.
-        num_classes: classes of a class-conditional model, for the int8
-            calibration labels. Defaults to `None`.
 
     Returns:
         The size of the written file in bytes.
@@ -142,7 +148,7 @@ def convert_to_tflite(savedmodel_dir, out, quantize="none", *, batch_size=None, 
     >>> from tfattngan.export import export_generator
     >>> from tfattngan.models import dcgan_generator
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = export_generator(dcgan_generator(16, 1, latent_dim=8, filters=2).sampling, folder / "1")
+    >>> _ = export_generator(dcgan_generator(16, 1, latent_dim=8, filters=2), folder / "1")
     >>> convert_to_tflite(folder / "1", folder / "gen.tflite", "float16") > 0
     True
     """
@@ -151,11 +157,12 @@ def convert_to_tflite(savedmodel_dir, out, quantize="none", *, batch_size=None, 
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise UserInputError(f"batch_size must be a positive integer or None, got {batch_size!r}.")
     loaded, signature = _load_signature(savedmodel_dir)
-    specs = signature.structured_input_signature[1]
-    if quantize == "int8" and "label" in specs and not num_classes:
-        raise UserInputError("int8 calibration of a class-conditional model needs num_classes (--num-classes).")
+    metadata = savedmodel_metadata(loaded)
+    if quantize == "int8" and "label" in signature.structured_input_signature[1] and not metadata:
+        raise UserInputError(f"{savedmodel_dir} has no {METADATA_SIGNATURE!r} signature to tell the classes of its "
+                             "class-conditional generator (for int8 calibration); export it with export_generator.")
     try:
-        flatbuffer = _convert(loaded, signature, quantize, batch_size, num_classes)
+        flatbuffer = _convert(loaded, signature, quantize, batch_size, (metadata or {}).get("num_classes"))
     except _NeedsOtherOps as error:
         needs = f"needs TensorFlow ops that TFLite has no builtin kernel for: {error}"
         if batch_size is None and _converts(loaded, signature, 1):
@@ -164,6 +171,8 @@ def convert_to_tflite(savedmodel_dir, out, quantize="none", *, batch_size=None, 
                 "and it converts: give --batch-size 1 (batch_size=1)."
             ) from None
         raise UserInputError(f"{savedmodel_dir} {needs}; it cannot run on builtin ops alone.") from None
+    if metadata:
+        flatbuffer = with_tflite_metadata(flatbuffer, metadata)
     with atomic_file(out) as scratch:
         scratch.write_bytes(flatbuffer)
     return len(flatbuffer)

@@ -12,11 +12,10 @@ import warnings
 import numpy as np
 
 from tfattngan.errors import UserInputError
-from tfattngan.export.latents import cycled_labels
-from tfattngan.export.latents import seeded_latents
+from tfattngan.export.metadata import tflite_metadata
 from tfattngan.export.signatures import SERVING
-
-
+from tfattngan.gan import cycled_labels
+from tfattngan.gan import seeded_latents
 
 def load_interpreter(path, num_threads=None):
     """`(interpreter, name)` for a `.tflite` file: LiteRT, else `tf.lite`.
@@ -63,7 +62,9 @@ class TFLiteGenerator:
 
     Runs the `serving_default` signature. A model converted with an open
     batch dimension runs any batch at once (the input is resized); one
-    converted with a fixed batch runs in chunks of that size.
+    converted with a fixed batch runs in chunks of that size. The file's
+    metadata (`tfattngan.export.metadata`) gives `num_classes`, so `sample`
+    cycles the labels of a class-conditional model by itself.
 
     Args:
         path: a `.tflite` file written by `convert_to_tflite`.
@@ -75,11 +76,11 @@ class TFLiteGenerator:
     >>> from tfattngan.export import convert_to_tflite, export_generator
     >>> from tfattngan.models import dcgan_generator
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = export_generator(dcgan_generator(16, 1, latent_dim=8, filters=2).sampling, folder / "1")
+    >>> _ = export_generator(dcgan_generator(16, 1, latent_dim=8, filters=2), folder / "1")
     >>> _ = convert_to_tflite(folder / "1", folder / "gen.tflite")
     >>> generator = TFLiteGenerator(folder / "gen.tflite", num_threads=1)
-    >>> generator.latent_dim, generator.batch_size, generator.interpreter_name
-    (8, None, 'ai_edge_litert')
+    >>> generator.latent_dim, generator.num_classes, generator.batch_size, generator.interpreter_name
+    (8, 0, None, 'ai_edge_litert')
     >>> images = generator.sample(3, seed=0)
     >>> images.shape
     (3, 16, 16, 1)
@@ -107,6 +108,11 @@ class TFLiteGenerator:
         self.latent_dim = int(latent_shape[-1])
         self.batch_size = None if latent_shape[0] == -1 else int(latent_shape[0])
         self.conditional = "label" in inputs
+        self.metadata = tflite_metadata(pathlib.Path(path).read_bytes())
+        if self.conditional and not (self.metadata or {}).get("num_classes"):
+            raise UserInputError(f"{path} is class-conditional but carries no metadata with its classes; convert it "
+                                 "again with tflite/convert.py.")
+        self.num_classes = int((self.metadata or {}).get("num_classes", 0))
         self.interpreter.allocate_tensors()
 
     def generate(self, latents, labels=None):
@@ -130,18 +136,15 @@ class TFLiteGenerator:
             images.append(self.interpreter.get_tensor(self._images)[:count])
         return np.concatenate(images)
 
-    def sample(self, count, seed=0, num_classes=None):
+    def sample(self, count, seed=0):
         """`count` images from `seeded_latents(count, latent_dim, seed)`, as the SavedModel's `generate` draws them.
 
-        A class-conditional model needs `num_classes`; the labels cycle
-        through the classes.
+        The labels of a class-conditional model cycle through its classes.
 
         Example: see the class.
         """
-        if self.conditional and not num_classes:
-            raise UserInputError(f"{self.path} is class-conditional; give the number of classes (--num-classes).")
         latents = seeded_latents(count, self.latent_dim, seed).numpy()
-        labels = cycled_labels(count, num_classes).numpy() if self.conditional else None
+        labels = cycled_labels(count, self.num_classes).numpy() if self.conditional else None
         return self.generate(latents, labels)
 
     def feed(self, latents, labels=None):

@@ -327,6 +327,11 @@ class RegionalAttention(keras.layers.Layer):
         weights = ops.reshape(ops.cast(self.lambdas, "float32") * present, (1, self.num_regions, 1, 1, 1))
         return features + ops.sum(ops.cast(weights, features.dtype) * ops.cast(regions, features.dtype), axis=1)
 
+    @property
+    def bank_weights(self):
+        """The weights `fill_bank` writes (`bank_images`, `bank_filled`); training never changes them."""
+        return (self.bank_images, self.bank_filled)
+
     def fill_bank(self, images):
         """Stores real `images` in the bank that sampling draws on.
 

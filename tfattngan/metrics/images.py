@@ -12,10 +12,10 @@ Accepted, as `images`:
   a folder, `"x.npz"`, `"tfds:NAME"`, ...): read through `make_dataset`
   (uint8, resized to `image_size`, seeded random order without repeats), at
   most `num_samples` images;
-* a generator, with `num_samples` (required): an object with a
-  `sample(count, seed=...)` method (a `TrainedGenerator`; class-conditional
-  ones get the classes in turn), a single-input Keras model from latents to
-  images (latents drawn from a standard normal), or a function
+* a generator, with `num_samples` (required): a `tfattngan.GAN` or a
+  `TrainedGenerator` (the images of `generate(num_samples, seed)`: the
+  latents of the seed, labels in turn), a single-input Keras model from
+  latents to images (latents drawn from a standard normal), or a function
   `fn(count)` returning `count` images.
 """
 
@@ -30,6 +30,9 @@ from tfattngan.data import DataSource
 from tfattngan.data import load_source
 from tfattngan.data import make_dataset
 from tfattngan.errors import UserInputError
+from tfattngan.gan import cycled_labels
+from tfattngan.gan import seeded_latents
+from tfattngan import pixels
 
 _ACCEPTED = (
     "give uint8 images [N, H, W, 1 or 3] in [0, 255], float images in [-1, 1], a tf.data.Dataset of such "
@@ -66,7 +69,7 @@ def _check_kind(shape, dtype, where):
         raise UserInputError(f"{where} have dtype {dtype}; {_ACCEPTED} (cast 0..255 integers with .astype('uint8'))")
 
 
-def to_uint8(images, where="images"):
+def checked_uint8(images, where="images"):
     """A batch of images as uint8 `[N, H, W, 1 or 3]`, or a `UserInputError`.
 
     Args:
@@ -80,9 +83,9 @@ def to_uint8(images, where="images"):
 
     Example:
 
-    >>> to_uint8(np.array([-1.0, 0.0, 1.0]).reshape(1, 1, 3, 1)).ravel().tolist()
+    >>> checked_uint8(np.array([-1.0, 0.0, 1.0]).reshape(1, 1, 3, 1)).ravel().tolist()
     [0, 128, 255]
-    >>> to_uint8(np.zeros((2, 8, 8, 2), "uint8"))  # doctest: +ELLIPSIS
+    >>> checked_uint8(np.zeros((2, 8, 8, 2), "uint8"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     tfattngan.errors.UserInputError: images must be [N, H, W, 1 or 3], got uint8 [2, 8, 8, 2]; ...
@@ -100,7 +103,7 @@ def to_uint8(images, where="images"):
                 f"float {where} must lie in [-1, 1], found [{low:g}, {high:g}]; map [0, 1] images "
                 "with x * 2 - 1, or give uint8 [0, 255] images"
             )
-    return np.clip(np.rint((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return pixels.to_uint8(images).numpy()
 
 
 def _check_count(name, value, minimum=1):
@@ -158,7 +161,7 @@ def _array_stream(images, num_samples, batch_size):
 
     def batches():
         for start in range(0, total, batch_size):
-            yield to_uint8(images[start : min(start + batch_size, total)])
+            yield checked_uint8(images[start : min(start + batch_size, total)])
 
     return ImageStream(total, batches())
 
@@ -179,7 +182,7 @@ def _dataset_stream(dataset, num_samples):
                 element = element["images"]
             elif isinstance(element, (tuple, list)):
                 element = element[0]
-            batch = to_uint8(element, "dataset batches")
+            batch = checked_uint8(element, "dataset batches")
             if num_samples is not None:
                 batch = batch[: num_samples - seen]
             seen += len(batch)
@@ -220,25 +223,24 @@ def _source_stream(source, num_samples, batch_size, seed, image_size, channels, 
 def _generator_batches(generator, sample, total, batch_size):
     for start in range(0, total, batch_size):
         count = min(batch_size, total - start)
-        yield to_uint8(sample(start, count), f"images made by {type(generator).__name__}")
+        yield checked_uint8(sample(start, count), f"images made by {type(generator).__name__}")
 
 
 def _generator_stream(generator, num_samples, batch_size, seed):
     """A stream of generated images, or `None` when `generator` is no generator."""
-    if hasattr(generator, "sample"):
+    if hasattr(generator, "sampling_model"):  # a GAN or a TrainedGenerator: exactly generate(num_samples, seed)
+        latents = seeded_latents(num_samples or 0, generator.latent_dim, seed) if num_samples else None
+        labels = cycled_labels(num_samples or 0, generator.num_classes) if generator.num_classes else None
 
         def sample(start, count):
-            batch_seed = int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
-            labels = None
-            if getattr(generator, "conditional", False):
-                labels = (start + np.arange(count)) % generator.config.num_classes
-            return generator.sample(count, seed=batch_seed, labels=labels)
+            rows = slice(start, start + count)
+            return generator.sample(latents[rows], None if labels is None else labels[rows])
 
     elif isinstance(generator, keras.Model):
         if len(generator.inputs) != 1:
             raise UserInputError(
                 f"the Keras model {generator.name} takes {len(generator.inputs)} inputs; give a single-input "
-                "generator, a TrainedGenerator (class-conditional models) or a function count -> images"
+                "generator, a GAN or TrainedGenerator (class-conditional models) or a function count -> images"
             )
         latent_shape = tuple(generator.inputs[0].shape[1:])
 

@@ -1,7 +1,6 @@
 """Pieces shared by the generator and discriminator builders."""
 
 import math
-import typing
 
 import keras
 
@@ -13,28 +12,6 @@ NORMALIZATIONS = ("batch", "instance", "layer", "none")
 # "glorot": Keras' defaults. "dcgan": Radford et al.'s weights_init, N(0, 0.02)
 # kernels and N(1, 0.02) batch-norm scales, which the WGAN code reuses.
 WEIGHT_INITS = ("glorot", "dcgan")
-
-
-class GeneratorModels(typing.NamedTuple):
-    """The two views of one generator, sharing all their weights.
-
-    `training` is the model the trainer differentiates; `sampling` maps a
-    latent (and a class label) to images and is what samples, metrics and
-    exports use. They are the same model except with regional attention,
-    whose training model also takes real images while the sampling model
-    draws real images from the layer's bank.
-
-    Example:
-
-    >>> import keras
-    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
-    >>> pair = GeneratorModels(training=model, sampling=model)
-    >>> pair.sampling is pair.training
-    True
-    """
-
-    training: keras.Model
-    sampling: keras.Model
 
 
 def check_choice(name, value, choices):

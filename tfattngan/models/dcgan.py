@@ -17,7 +17,6 @@ inserted.
 import keras
 
 from tfattngan.layers import RegionalAttention
-from tfattngan.models.common import GeneratorModels
 from tfattngan.models.common import check_choice
 from tfattngan.models.common import initializer
 from tfattngan.models.common import normalization as normalization_layer
@@ -90,13 +89,10 @@ def _generator_stack(image_size, channels, latent_dim, filters, normalization, s
 
 
 def _apply_stack(stack, latent, real_images):
-    """The stack on a latent; regional attention takes the real images, or the latent to sample its bank."""
+    """The stack on a latent; regional attention also takes the real images."""
     x = latent
     for layer in stack:
-        if isinstance(layer, RegionalAttention):
-            x = layer(x, real_images) if real_images is not None else layer(x, latent=latent)
-        else:
-            x = layer(x)
+        x = layer(x, real_images) if isinstance(layer, RegionalAttention) else layer(x)
     return x
 
 
@@ -142,14 +138,15 @@ def dcgan_generator(
         name: model name. Defaults to `"generator"`.
 
     Returns:
-        `GeneratorModels`; with regional attention the training model takes
-        `[latent, real_images]`, the sampling model `latent` alone (its
-        regional attention draws real images from its bank by the latent).
+        A Keras model from `latent` to images in [-1, 1]; with regional
+        attention it takes `[latent, real_images]` (a `tfattngan.GAN` feeds
+        it real images in training and images of the layer's bank when
+        sampling).
 
     Example:
 
-    >>> models = dcgan_generator(32, 3, filters=8, attention="self", attention_sizes=(16,))
-    >>> models.sampling.output_shape
+    >>> generator = dcgan_generator(32, 3, filters=8, attention="self", attention_sizes=(16,))
+    >>> generator.output_shape
     (None, 32, 32, 3)
     """
     check_choice("attention", attention, ATTENTION_TYPES)
@@ -159,12 +156,9 @@ def dcgan_generator(
                              attention, attention_sizes, attention_options, regional_options, weight_init)
     latent = keras.Input((latent_dim,), name="latent")
     if attention != "regional" or not attention_sizes:
-        model = keras.Model(latent, _apply_stack(stack, latent, None), name=name)
-        return GeneratorModels(training=model, sampling=model)
+        return keras.Model(latent, _apply_stack(stack, latent, None), name=name)
     real_images = keras.Input((image_size, image_size, channels), name="real_images")
-    training = keras.Model([latent, real_images], _apply_stack(stack, latent, real_images), name=name)
-    sampling = keras.Model(latent, _apply_stack(stack, latent, None), name=f"{name}_sampling")
-    return GeneratorModels(training=training, sampling=sampling)
+    return keras.Model([latent, real_images], _apply_stack(stack, latent, real_images), name=name)
 
 
 def dcgan_discriminator(

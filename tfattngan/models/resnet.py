@@ -28,7 +28,6 @@ architectures for 32, 64 and 128 pixels.
 import keras
 
 from tfattngan.layers import ConditionalBatchNormalization
-from tfattngan.models.common import GeneratorModels
 from tfattngan.models.common import self_attention
 from tfattngan.models.common import spectral
 
@@ -103,13 +102,13 @@ def resnet_generator(image_size, channels, latent_dim=128, filters=64, num_class
         name: model name. Defaults to `"generator"`.
 
     Returns:
-        `GeneratorModels` whose two models are the same; its inputs are
-        `latent` and, for a conditional model, `label` (int32 `[B]`).
+        A Keras model whose inputs are `latent` and, for a conditional
+        model, `label` (int32 `[B]`).
 
     Example:
 
-    >>> models = resnet_generator(32, 3, filters=4, num_classes=10, attention_sizes=(16,))
-    >>> [tuple(i.shape) for i in models.sampling.inputs], models.sampling.output_shape
+    >>> generator = resnet_generator(32, 3, filters=4, num_classes=10, attention_sizes=(16,))
+    >>> [tuple(i.shape) for i in generator.inputs], generator.output_shape
     ([(None, 128), (None,)], (None, 32, 32, 3))
     """
     inputs_widths, output_widths = _GENERATOR_WIDTHS.get(image_size, ((), ()))
@@ -128,8 +127,7 @@ def resnet_generator(image_size, channels, latent_dim=128, filters=64, num_class
     x = keras.layers.ReLU()(x)
     x = _conv(channels, 3, "output_conv")(x)
     images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
-    model = keras.Model([latent, labels] if num_classes else latent, images, name=name)
-    return GeneratorModels(training=model, sampling=model)
+    return keras.Model([latent, labels] if num_classes else latent, images, name=name)
 
 
 def _discriminator_block(x, out_channels, downsample, preactivation, name):

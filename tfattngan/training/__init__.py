@@ -1,4 +1,4 @@
-"""Training: the GAN trainer, the training loop, run directories, strategies.
+"""Training: the run loop around a `tfattngan.GAN`, its callbacks and strategies.
 
 Example:
 
@@ -10,10 +10,6 @@ Example:
 from tfattngan.training.loop import RunSummary
 from tfattngan.training.loop import TrainingDivergedError
 from tfattngan.training.loop import train
-from tfattngan.training.saved_run import TrainedGenerator
-from tfattngan.training.saved_run import load_generator
 from tfattngan.training.strategies import make_strategy
-from tfattngan.training.trainer import GANTrainer
 
-__all__ = ["GANTrainer", "RunSummary", "TrainedGenerator", "TrainingDivergedError", "load_generator", "make_strategy",
-           "train"]
+__all__ = ["RunSummary", "TrainingDivergedError", "make_strategy", "train"]

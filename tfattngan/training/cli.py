@@ -1,10 +1,13 @@
 """The `train.py` command line: pick a recipe and data, train, report where things are."""
 
 import argparse
+import dataclasses
 import os
 import sys
 
-from tfattngan.errors import UserInputError
+from tfattngan.cli import ArgumentParser
+from tfattngan.cli import progress_stream
+from tfattngan.cli import run_tool
 
 DESCRIPTION = """Train an attention GAN from a paper recipe.
 
@@ -26,11 +29,6 @@ examples:
   python train.py --list-recipes"""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserInputError(f"{message} (see python train.py --help)")
-
-
 def build_parser():
     """The argument parser of `train.py`.
 
@@ -39,8 +37,8 @@ def build_parser():
     >>> build_parser().parse_args(["--steps", "5"]).steps
     5
     """
-    parser = _Parser(
-        prog="train.py", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = ArgumentParser(
+        prog="python train.py", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--recipe", help="recipe name (default: quickstart, or the run's own when resuming)")
     parser.add_argument("--dataset", help="data set spec (default: the recipe's)")
@@ -86,7 +84,7 @@ def list_recipes(stream=None):
         key = repr(sorted(key.items()))
         if key not in counts:
             counts[key] = (
-                trainable_parameter_count(build_generator(config).training),
+                trainable_parameter_count(build_generator(config)),
                 trainable_parameter_count(build_discriminator(config)),
             )
         generator_count, discriminator_count = counts[key]
@@ -111,7 +109,7 @@ def resolve(args):
     """
     from tfattngan.recipes import apply_overrides
     from tfattngan.recipes import get_recipe
-    from tfattngan.training.run_directory import RunDirectory
+    from tfattngan.runs.directory import RunDirectory
 
     saved = None
     if args.out and os.path.isfile(os.path.join(args.out, "config.json")):
@@ -130,6 +128,27 @@ def resolve(args):
     return args.out or os.path.join("runs", config.recipe), config
 
 
+def _train(args):
+    if args.list_recipes:
+        list_recipes(progress_stream(args))
+        from tfattngan.recipes import RECIPES
+
+        return {name: config.to_dict() for name, config in RECIPES.items()}, None
+    out, config = resolve(args)
+    from tfattngan.data import load_source
+    from tfattngan.training.loop import train
+    from tfattngan.training.strategies import make_strategy
+
+    # A multi-worker strategy must be made before TensorFlow runs anything.
+    strategy = make_strategy(args.strategy)
+    source = load_source(config.dataset, data_dir=args.data_dir)
+    stream = progress_stream(args)
+    print(f"Training {config.recipe} on {source.name} ({source.num_examples} images) into {out}", file=stream,
+          flush=True)
+    summary = train(config, out, strategy=strategy, source=source, log_stream=stream)
+    return dataclasses.asdict(summary), summary.describe()
+
+
 def main(argv=None):
     """Runs the command line; returns the exit status (2 for a user error).
 
@@ -138,23 +157,4 @@ def main(argv=None):
     >>> main(["--recipe", "no-such-recipe"])
     2
     """
-    try:
-        args = build_parser().parse_args(argv)
-        if args.list_recipes:
-            list_recipes()
-            return 0
-        out, config = resolve(args)
-        from tfattngan.data import load_source
-        from tfattngan.training.loop import train
-        from tfattngan.training.strategies import make_strategy
-
-        # A multi-worker strategy must be made before TensorFlow runs anything.
-        strategy = make_strategy(args.strategy)
-        source = load_source(config.dataset, data_dir=args.data_dir)
-        print(f"Training {config.recipe} on {source.name} ({source.num_examples} images) into {out}", flush=True)
-        summary = train(config, out, strategy=strategy, source=source)
-        print(summary.describe(), flush=True)
-        return 0
-    except UserInputError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 2
+    return run_tool(build_parser(), _train, argv)

@@ -11,16 +11,16 @@ import numpy as np
 import tensorflow as tf
 
 from tfattngan.data import load_source
+from tfattngan.data import make_dataset
 from tfattngan.errors import UserInputError
+from tfattngan.recipes import build_gan
 from tfattngan.recipes import validate
 from tfattngan.training.history import TrainingLog
-from tfattngan.training.pictures import attention_probe
 from tfattngan.training.pictures import image_grid
 from tfattngan.training.pictures import save_attention_maps
 from tfattngan.training.pictures import save_png
 from tfattngan.training.progress import ProgressLine
-from tfattngan.training.run_directory import RunDirectory
-from tfattngan.training.trainer import GANTrainer
+from tfattngan.runs.directory import RunDirectory
 
 
 class TrainingDivergedError(UserInputError):
@@ -124,6 +124,49 @@ def is_chief(strategy):
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
+def distributed_dataset(source, config, strategy, start_batch=0):
+    """The training data of a config, from global batch `start_batch`, distributed over the replicas.
+
+    Each replica reads its own part of every global batch (`make_dataset`
+    with the strategy's input context), so a run resumed at step `t` starts
+    at batch `t * n_critic` of the same stream.
+
+    Example:
+
+    >>> from tfattngan.recipes import get_recipe
+    >>> config = get_recipe("quickstart").replace(batch_size=4)
+    >>> batch = next(iter(distributed_dataset(load_source("builtin"), config, tf.distribute.get_strategy())))
+    >>> tuple(batch["images"].shape)
+    (4, 32, 32, 3)
+    """
+
+    def dataset_fn(input_context):
+        return make_dataset(
+            source, image_size=config.image_size, channels=config.channels, global_batch_size=config.batch_size,
+            seed=config.seed, start_batch=start_batch, center_crop=config.center_crop, input_context=input_context,
+        )
+
+    return strategy.distribute_datasets_from_function(dataset_fn)
+
+
+def training_checkpoint(gan):
+    """The `tf.train.Checkpoint` of a run: step, networks, EMA generator, optimisers.
+
+    Example:
+
+    >>> from tfattngan.recipes import build_gan, get_recipe
+    >>> checkpoint = training_checkpoint(build_gan(get_recipe("quickstart").replace(generator_filters=4,
+    ...                                                                             discriminator_filters=4)))
+    >>> int(checkpoint.step)
+    0
+    """
+    objects = {"step": gan.step, "generator": gan.generator, "discriminator": gan.discriminator,
+               "generator_optimizer": gan.generator_optimizer, "discriminator_optimizer": gan.discriminator_optimizer}
+    if gan.ema_generator is not None:
+        objects["ema_generator"] = gan.ema_generator
+    return tf.train.Checkpoint(**objects)
+
+
 class _Loop:
     """The state of one call of `train`; see there."""
 
@@ -132,12 +175,15 @@ class _Loop:
         self.source = source or load_source(config.dataset)
         self.config = resolve_config(config, self.source)
         self.run.check_resumable(self.config)
-        self.trainer = GANTrainer(self.config, strategy)
-        self.chief = is_chief(self.trainer.strategy)
-        self.manager = self.run.checkpoint_manager(self.trainer.checkpoint, self.config.keep_checkpoints)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():
+            self.gan = build_gan(self.config)
+        self.checkpoint = training_checkpoint(self.gan)
+        self.chief = is_chief(self.strategy)
+        self.manager = self.run.checkpoint_manager(self.checkpoint, self.config.keep_checkpoints)
         self._restore()
-        if self.trainer._regional and self.step == 0:
-            self.trainer.fill_banks(self._bank_images())
+        if self.gan.bank_size and self.step == 0:
+            self.gan.fill_banks(self._bank_images())
         self.evaluator = self._fid_evaluator()
         # Every worker evaluates (the same weights give the same FID) so that all take part in the best saves.
         self.best = self.run.best_fid()
@@ -145,32 +191,31 @@ class _Loop:
         if not self.chief:
             # Other workers must take part in every save; they write to a scratch directory.
             self.scratch = tempfile.TemporaryDirectory(prefix="tfattngan-worker-")
-            self.manager = tf.train.CheckpointManager(self.trainer.checkpoint, self.scratch.name, max_to_keep=1)
+            self.manager = tf.train.CheckpointManager(self.checkpoint, self.scratch.name, max_to_keep=1)
             best_dir = os.path.join(self.scratch.name, "best")
         else:
             self.run.save_config(self.config)
         self.best_manager = tf.train.CheckpointManager(
-            self.trainer.checkpoint, str(best_dir), max_to_keep=1, checkpoint_name="best"
+            self.checkpoint, str(best_dir), max_to_keep=1, checkpoint_name="best"
         )
         self.log = TrainingLog(self.run.losses_csv, self.run.log_dir, resume_step=self.step) if self.chief else None
-        self.probe = attention_probe(self.trainer.sampling_generator())
         self.log_stream = log_stream if self.chief else open(os.devnull, "w")
         self.latest_samples = None
         self.latest_attention = None
 
     @property
     def step(self):
-        return int(self.trainer.step.numpy())
+        return int(self.gan.step.numpy())
 
     def _restore(self):
         latest = self.manager.latest_checkpoint
         if latest is None:
             return
         try:
-            self.trainer.checkpoint.restore(latest).assert_existing_objects_matched()
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
             # The learning rates may change on resume; the checkpoint holds the old ones.
-            self.trainer.generator_optimizer.learning_rate = self.config.generator_lr
-            self.trainer.discriminator_optimizer.learning_rate = self.config.discriminator_lr
+            self.gan.generator_optimizer.learning_rate = self.config.generator_lr
+            self.gan.discriminator_optimizer.learning_rate = self.config.discriminator_lr
         except Exception as error:  # any failure to read it: truncated, foreign, mismatched
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
             raise UserInputError(
@@ -192,14 +237,8 @@ class _Loop:
 
     def evaluate(self):
         """Logs the FID of the sampling generator; saves the best checkpoint when it improves."""
-        from tfattngan.training.saved_run import TrainedGenerator
-
         step = self.step
-        generator = TrainedGenerator(
-            config=self.config, model=self.trainer.sampling_generator(), step=step, checkpoint="",
-            is_ema=self.trainer.ema_generator is not None,
-        )
-        fid = float(self.evaluator.fid(generator))
+        fid = float(self.evaluator.fid(self.gan))
         if not np.isfinite(fid):
             raise TrainingDivergedError(f"FID became {fid} at step {step}; {self._kept()}.")
         improved = self.best is None or fid < self.best["fid"]
@@ -214,9 +253,7 @@ class _Loop:
                   file=self.log_stream, flush=True)
 
     def _bank_images(self):
-        from tfattngan.data import make_dataset
-
-        count = self.config.regional_bank_size
+        count = self.gan.bank_size
         dataset = make_dataset(
             self.source, image_size=self.config.image_size, channels=self.config.channels,
             global_batch_size=count, seed=self.config.seed, center_crop=self.config.center_crop,
@@ -228,8 +265,7 @@ class _Loop:
         return f"the last good one ({latest}) is kept" if latest else "and none had been written before"
 
     def save_checkpoint(self, manager=None):
-        variables = self.trainer.checkpoint_variables()
-        if not bool(_all_finite(variables)):
+        if not bool(_all_finite(self.gan.weights)):
             raise TrainingDivergedError(
                 f"weights are not finite at step {self.step}; no checkpoint was written, {self._kept()}. "
                 "Lower the learning rates and run again to resume."
@@ -240,21 +276,20 @@ class _Loop:
         if not self.chief:
             return
         step = self.step
-        latents, labels = self.trainer.fixed_latents(64)
-        images = self.trainer.sample(latents, labels).numpy()
-        grid = image_grid(images, columns=8)
+        grid = image_grid(self.gan.generate(64, seed=self.config.seed).numpy(), columns=8)
         self.latest_samples = str(self.run.samples_dir / f"step_{step:06d}.png")
         save_png(grid, self.latest_samples)
         self.log.image(step, "samples", grid)
-        if self.probe is not None:
-            inputs = [latents[:4], labels[:4]] if labels is not None else latents[:4]
-            images, maps = self.probe(inputs)
+        probe = self.gan.attention_maps(4, seed=self.config.seed)
+        if probe is not None:
+            images, maps = probe
             self.latest_attention = str(self.run.samples_dir / f"attention_step_{step:06d}.png")
             save_attention_maps(images.numpy(), maps[-1].numpy(), self.latest_attention)
 
     def run_steps(self, stop_at):
         config = self.config
-        iterator = iter(self.trainer.distributed_dataset(self.source))
+        iterator = iter(distributed_dataset(self.source, config, self.strategy, self.step * config.n_critic))
+        train_step = self.gan.make_train_function()
         progress = ProgressLine(stop_at, start=self.step, stream=self.log_stream)
         images_per_step = config.batch_size * config.n_critic
         window_start, window_steps = time.perf_counter(), 0
@@ -263,7 +298,7 @@ class _Loop:
             if self.evaluator is not None:
                 self.evaluate()
         while self.step < stop_at:
-            metrics = {name: float(value) for name, value in self.trainer.train_step(iterator).items()}
+            metrics = {name: float(value) for name, value in train_step(iterator).items() if name != "loss"}
             bad = [name for name, value in metrics.items() if not np.isfinite(value)]
             if bad:
                 raise TrainingDivergedError(
@@ -277,7 +312,7 @@ class _Loop:
             if self.chief and (step % config.log_every == 0 or step == stop_at):
                 elapsed = time.perf_counter() - window_start
                 rates = {"steps_per_sec": window_steps / elapsed, "images_per_sec": window_steps * images_per_step / elapsed}
-                self.log.scalars(step, {**metrics, **self.trainer.attention_weights(), **rates})
+                self.log.scalars(step, {**metrics, **self.gan.attention_weights(), **rates})
                 window_start, window_steps = time.perf_counter(), 0
             if self.chief and (step % config.sample_every == 0 or step == stop_at):
                 self.draw()

@@ -2,23 +2,10 @@
 
 import math
 
-import keras
 import numpy as np
 from PIL import Image
 
-from tfattngan.layers import SelfAttention
-
-
-def to_uint8(images):
-    """Images in [-1, 1] (any float dtype) as uint8 in [0, 255].
-
-    Example:
-
-    >>> to_uint8(np.array([-1.0, 0.0, 1.0])).tolist()
-    [0, 128, 255]
-    """
-    images = np.asarray(images, dtype="float32")
-    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8")
+from tfattngan.pixels import to_uint8
 
 
 def image_grid(images, columns=None, padding=2):
@@ -39,7 +26,7 @@ def image_grid(images, columns=None, padding=2):
     """
     images = np.asarray(images)
     if images.dtype != np.uint8:
-        images = to_uint8(images)
+        images = to_uint8(images).numpy()
     count, height, width, channels = images.shape
     columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
@@ -66,34 +53,6 @@ def save_png(image, path):
     """
     image = np.asarray(image)
     Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
-
-
-def attention_probe(sampling_model):
-    """A function giving a generator's images and every SelfAttention map.
-
-    Returns `None` when the generator has no self-attention. Otherwise the
-    function maps the generator's inputs to `(images, [map_1, ...])`, maps
-    `[B, N_queries, N_keys]`, one per attention layer in order, using the
-    generator's own weights (inference mode).
-
-    Example:
-
-    >>> from tfattngan.models import dcgan_generator
-    >>> generator = dcgan_generator(32, 3, filters=4, attention="self", attention_sizes=(16,))
-    >>> images, maps = attention_probe(generator.sampling)(np.zeros((2, 100), "float32"))
-    >>> tuple(images.shape), [tuple(m.shape) for m in maps]
-    ((2, 32, 32, 3), [(2, 256, 256)])
-    """
-    layers = [layer for layer in sampling_model.layers if isinstance(layer, SelfAttention)]
-    if not layers:
-        return None
-    features_model = keras.Model(sampling_model.input, [sampling_model.outputs[0]] + [layer.input for layer in layers])
-
-    def probe(inputs):
-        images, *features = features_model(inputs, training=False)
-        return images, [layer(f, return_attention_scores=True)[1] for layer, f in zip(layers, features)]
-
-    return probe
 
 
 def query_points(height, width, count=4):
@@ -148,7 +107,7 @@ def save_attention_maps(images, attention, path, queries=4):
     figure, axes = pyplot.subplots(count, len(points) + 1, figsize=(1.6 * (len(points) + 1), 1.6 * count), squeeze=False)
     scale = size / query_side
     for row in range(count):
-        picture = to_uint8(images[row])
+        picture = to_uint8(images[row]).numpy()
         picture = picture[..., 0] if picture.shape[-1] == 1 else picture
         axes[row, 0].imshow(picture, cmap="gray" if picture.ndim == 2 else None)
         for index, (query_row, query_column) in enumerate(points):

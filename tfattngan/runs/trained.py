@@ -1,9 +1,10 @@
 """Loads the generator of a finished (or running) training run for sampling.
 
 Evaluation and export need only the generator of a run: this module builds
-it from the run's `config.json` and restores its weights (the EMA weights
-when the run keeps an average) from one of the run's checkpoints, without
-the discriminator or the optimisers.
+the run's `GAN` from its `config.json` and restores the generator's weights
+(the EMA weights when the run keeps an average) from one of the run's
+checkpoints; the discriminator is built but not restored, and there are no
+optimisers.
 """
 
 import dataclasses
@@ -13,18 +14,21 @@ import tensorflow as tf
 
 from tfattngan import recipes
 from tfattngan.errors import UserInputError
-from tfattngan.training.run_directory import RunDirectory
+from tfattngan.gan import GAN
+from tfattngan.runs.directory import RunDirectory
 
 
 @dataclasses.dataclass
 class TrainedGenerator:
-    """A run's generator with the config and step it comes from.
+    """A run's generator, as a `tfattngan.GAN`, with the config and step it comes from.
+
+    It samples as its GAN does (`sample`, `generate`), so metrics and
+    exports take it wherever they take a GAN.
 
     Attributes:
         config: the run's resolved `GANConfig`.
-        model: a Keras model mapping a latent (and a label, for a
-            class-conditional config) to images in [-1, 1]; call it with
-            `training=False`.
+        gan: a `tfattngan.GAN` whose generator holds the checkpoint's
+            weights (the EMA weights when `is_ema`).
         step: the generator step of the checkpoint.
         checkpoint: the checkpoint path the weights come from.
         is_ema: whether the weights are the exponential moving average.
@@ -38,32 +42,37 @@ class TrainedGenerator:
     >>> config = get_recipe("quickstart").replace(generator_filters=4, discriminator_filters=4, batch_size=4, steps=1)
     >>> _ = train(config, run, log_stream=io.StringIO())
     >>> generator = load_generator(run)
-    >>> generator.step, tuple(generator.sample(2, seed=0).shape)
+    >>> generator.step, tuple(generator.generate(2, seed=0).shape)
     (1, (2, 32, 32, 3))
     """
 
     config: recipes.GANConfig
-    model: object
+    gan: object
     step: int
     checkpoint: str
     is_ema: bool
 
     @property
-    def conditional(self):
-        """Whether the model takes a class label besides the latent."""
-        return self.config.num_classes > 0
+    def latent_dim(self):
+        """The latent width."""
+        return self.gan.latent_dim
 
-    def sample(self, count, seed=0, labels=None):
-        """`count` images `[count, S, S, C]` in [-1, 1] from stateless latents for `seed`.
+    @property
+    def num_classes(self):
+        """Classes of a class-conditional generator, else 0."""
+        return self.gan.num_classes
 
-        Labels default to the classes in turn for a class-conditional model.
-        """
-        latents = tf.random.stateless_normal([count, self.config.latent_dim], [int(seed), 0])
-        if not self.conditional:
-            return self.model(latents, training=False)
-        if labels is None:
-            labels = tf.range(count, dtype=tf.int32) % self.config.num_classes
-        return self.model([latents, tf.convert_to_tensor(labels, tf.int32)], training=False)
+    def sampling_model(self):
+        """The Keras model from `latent` (and `label`) to images (`GAN.sampling_model`)."""
+        return self.gan.sampling_model()
+
+    def sample(self, latents, labels=None):
+        """Images in [-1, 1] from latents (`GAN.sample`)."""
+        return self.gan.sample(latents, labels)
+
+    def generate(self, count, seed=0, labels=None):
+        """`count` images in [-1, 1] from the latents of `seed` (`GAN.generate`)."""
+        return self.gan.generate(count, seed, labels)
 
 
 def load_generator(run_dir, checkpoint=None, use_ema=True):
@@ -100,9 +109,10 @@ def load_generator(run_dir, checkpoint=None, use_ema=True):
         checkpoint = tf.train.latest_checkpoint(str(run.checkpoint_dir))
         if checkpoint is None:
             raise UserInputError(f"{run.checkpoint_dir} holds no checkpoint; train the run first.")
-    models = recipes.build_generator(config)
+    gan = GAN(recipes.build_generator(config), recipes.build_discriminator(config), latent_dim=config.latent_dim,
+              num_classes=config.num_classes, seed=config.seed)
     is_ema = bool(use_ema and config.ema_decay)
-    objects = {"ema_generator" if is_ema else "generator": models.training}
+    objects = {"ema_generator" if is_ema else "generator": gan.generator}
     try:
         reader = tf.train.load_checkpoint(str(checkpoint))
         step = int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE"))
@@ -113,4 +123,4 @@ def load_generator(run_dir, checkpoint=None, use_ema=True):
         raise UserInputError(
             f"checkpoint {checkpoint} does not fit the run's config ({reason}); give a checkpoint of this run."
         ) from None
-    return TrainedGenerator(config=config, model=models.sampling, step=step, checkpoint=str(checkpoint), is_ema=is_ema)
+    return TrainedGenerator(config=config, gan=gan, step=step, checkpoint=str(checkpoint), is_ema=is_ema)
