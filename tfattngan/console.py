@@ -14,8 +14,14 @@ import sys
 
 
 @contextlib.contextmanager
-def quiet_tensorflow_import():
+def quiet_tensorflow_import(log_level="3"):
     """Silences native stderr output while TensorFlow loads.
+
+    Args:
+        log_level: the `TF_CPP_MIN_LOG_LEVEL` to set when none is set
+            (the command-line tools keep TensorFlow's C++ logs at errors
+            and above), or `None` to leave it alone (the package's own
+            import). Defaults to `"3"`.
 
     Example:
 
@@ -24,7 +30,8 @@ def quiet_tensorflow_import():
     >>> tensorflow.__name__
     'tensorflow'
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if log_level is not None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", log_level)
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -34,8 +34,6 @@ import keras
 import tensorflow as tf
 
 from tfattngan import losses
-from tfattngan.layers import RegionalAttention
-from tfattngan.layers import SelfAttention
 from tfattngan.layers import SpectralNormalization
 
 _STREAMS = {"d_latents": 0, "g_latents": 1, "mix": 2, "fake_labels": 3}
@@ -396,7 +394,10 @@ class GAN(keras.Model):
     # ------------------------------------------------------------------
 
     def attention_weights(self):
-        """The current gamma of every SelfAttention and lambdas of every RegionalAttention.
+        """The scalars every layer of the networks logs (`logged_weights()`: SelfAttention's gamma, ...).
+
+        Keys are `generator/LAYER/NAME` and `discriminator/LAYER/NAME`. A new
+        layer shows up in the logs and curves by having `logged_weights()`.
 
         Example:
 
@@ -405,22 +406,18 @@ class GAN(keras.Model):
         ...        .attention_weights())
         ['discriminator/attention_16/gamma', 'generator/attention_16/gamma']
         """
-        values = {}
-        for prefix, model in (("generator", self.generator), ("discriminator", self.discriminator)):
-            for layer in model._flatten_layers(include_self=False):
-                if isinstance(layer, SelfAttention):
-                    values[f"{prefix}/{layer.name}/gamma"] = float(layer.gamma.numpy())
-                elif isinstance(layer, RegionalAttention):
-                    for index, value in enumerate(layer.lambdas.numpy()):
-                        values[f"{prefix}/{layer.name}/lambda_{index}"] = float(value)
-        return values
+        return {f"{prefix}/{layer.name}/{name}": value
+                for prefix, model in (("generator", self.generator), ("discriminator", self.discriminator))
+                for layer in model._flatten_layers(include_self=False) if hasattr(layer, "logged_weights")
+                for name, value in layer.logged_weights().items()}
 
     def attention_maps(self, count, seed=0, labels=None, use_ema=True):
-        """`(images, [map, ...])`: `generate(count, seed)` and every generator SelfAttention's map.
+        """`(images, [map, ...])`: `generate(count, seed)` and the map of every generator layer with one.
 
-        Each map is `[count, N_queries, N_keys]`, in the order of the layers.
-        `None` when the generator has no self-attention at the top level of
-        a Functional model.
+        A layer has a map when it has `attention_map(inputs)` (SelfAttention:
+        `[count, N_queries, N_keys]`); maps are in the order of the layers.
+        `None` when no such layer is at the top level of a Functional
+        generator.
 
         Example:
 
@@ -431,7 +428,7 @@ class GAN(keras.Model):
         ((2, 32, 32, 3), [(2, 256, 256)])
         """
         generator = self.ema_generator if use_ema and self.ema_generator is not None else self.generator
-        layers = [layer for layer in getattr(generator, "layers", []) if isinstance(layer, SelfAttention)]
+        layers = [layer for layer in getattr(generator, "layers", []) if hasattr(layer, "attention_map")]
         if not layers or not getattr(generator, "inputs", None):
             return None
         key = ("probe", id(generator))
@@ -444,7 +441,7 @@ class GAN(keras.Model):
         banks = bank_layers(generator)
         images = _BankImages(banks[0])(latents) if banks else None
         images, *features = self._derived.models[key](self.generator_inputs(latents, labels, images), training=False)
-        return images, [layer(f, return_attention_scores=True)[1] for layer, f in zip(layers, features)]
+        return images, [layer.attention_map(f) for layer, f in zip(layers, features)]
 
     def fill_banks(self, images):
         """Fills every data-derived layer (of the generator and its EMA copy) from real `images`.

@@ -38,7 +38,7 @@ def test_each_epoch_is_a_fresh_permutation_following_index_shuffle():
     for epoch in epochs:
         np.testing.assert_array_equal(np.sort(epoch), np.arange(N))
     assert len({epoch.tobytes() for epoch in epochs}) == 4
-    # The documented contract, which the trainer relies on.
+    # The documented contract, which the run loop relies on.
     for epoch, order in enumerate(epochs):
         expected = tf.random.experimental.index_shuffle(tf.range(N, dtype=tf.int64), [4, epoch], N - 1)
         np.testing.assert_array_equal(order, expected)
@@ -77,20 +77,13 @@ def test_one_pass_for_evaluation():
         _make(global_batch_size=16, repeat=False)
 
 
-def test_float_images_unlabelled_source_and_per_example_fn():
-    def latents(position):
-        return {"z": tf.random.stateless_normal([3], seed=tf.stack([position, tf.constant(7, tf.int64)]))}
-
-    data = _make(_indexed_source(labelled=False), dtype="float32", image_size=3, channels=3, per_example_fn=latents)
+def test_float_images_of_an_unlabelled_source():
+    data = _make(_indexed_source(labelled=False), dtype="float32", image_size=3, channels=3)
     batch = next(iter(data))
-    assert sorted(batch) == ["images", "position", "z"]
+    assert sorted(batch) == ["images", "position"]
     assert batch["images"].shape == (5, 3, 3, 3) and batch["images"].dtype == tf.float32
     first = tf.random.experimental.index_shuffle(tf.constant(0, tf.int64), [4, 0], N - 1).numpy()
     np.testing.assert_allclose(batch["images"][0], np.full((3, 3, 3), first / 127.5 - 1), atol=1e-6)
-    for position, z in zip(batch["position"], batch["z"].numpy()):
-        np.testing.assert_array_equal(z, latents(position)["z"])
-    with pytest.raises(ValueError, match=r"must not return the keys \['position'\]"):
-        _make(per_example_fn=lambda position: {"position": position})
 
 
 def _pipeline_batches(input_context, steps, **overrides):
@@ -118,17 +111,14 @@ def test_mirrored_strategy_replicas_hold_the_single_device_global_batch(two_repl
     strategy = two_replica_strategy
     assert strategy.num_replicas_in_sync == 2
 
-    def latents(position):
-        return {"z": tf.random.stateless_normal([2], seed=tf.stack([position, tf.constant(1, tf.int64)]))}
-
-    options = {"global_batch_size": 6, "per_example_fn": latents, "dtype": "float32", "image_size": 4}
+    options = {"global_batch_size": 6, "dtype": "float32", "image_size": 4}
     distributed = iter(
         strategy.distribute_datasets_from_function(lambda context: _make(input_context=context, **options))
     )
     single = _take(_make(**options), 4)
     for step in range(4):
         batch = next(distributed)
-        for key in ("images", "labels", "position", "z"):
+        for key in ("images", "labels", "position"):
             local = strategy.experimental_local_results(batch[key])
             assert len(local) == 2 and local[0].shape[0] == 3
             np.testing.assert_array_equal(np.concatenate([value.numpy() for value in local]), single[step][key])

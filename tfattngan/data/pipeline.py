@@ -25,7 +25,6 @@ from tfattngan.data.preprocess import check_preprocess_options
 from tfattngan.data.preprocess import preprocess_image
 from tfattngan.errors import UserInputError
 
-RESERVED_KEYS = ("images", "labels", "position")
 
 
 def _layout(global_batch_size, input_context):
@@ -66,7 +65,6 @@ def make_dataset(
     start_batch=0,
     center_crop=None,
     input_context=None,
-    per_example_fn=None,
     repeat=True,
     dtype="float32",
 ):
@@ -75,7 +73,7 @@ def make_dataset(
     Batches come in the order of the module docstring, always full (the
     remainder is dropped), and are dicts:
     `{"images": [b, image_size, image_size, channels], "labels": int32 [b]`
-    (labelled sources only)`, "position": int64 [b], **per_example_fn(position)}`,
+    (labelled sources only)`, "position": int64 [b]}`,
     where `b` is the per-replica batch of `input_context`, else
     `global_batch_size`. Works inside
     `strategy.distribute_datasets_from_function`.
@@ -93,9 +91,6 @@ def make_dataset(
             CelebA). Defaults to `None`.
         input_context: `tf.distribute.InputContext` or `None`. Defaults to
             `None` (one pipeline, batches of `global_batch_size`).
-        per_example_fn: function from the scalar int64 position to a dict of
-            tensors, batched with the rest (e.g. latents keyed by position),
-            or `None`. Defaults to `None`.
         repeat: bool; `False` gives one pass over epoch 0 (positions
             `0 .. (N // B) * B - 1`), for evaluation. Defaults to `True`.
         dtype: str, `"float32"` for images in [-1, 1] or `"uint8"` for
@@ -151,12 +146,6 @@ def make_dataset(
         }
         if "label" in example:
             out["labels"] = tf.cast(example["label"], tf.int32)
-        if per_example_fn is not None:
-            extra = per_example_fn(position)
-            clash = sorted(set(extra) & set(RESERVED_KEYS))
-            if clash:
-                raise ValueError(f"per_example_fn must not return the keys {clash}; they are the pipeline's own.")
-            out.update(extra)
         return out
 
     positions = counter.map(position_of)

@@ -327,6 +327,19 @@ class RegionalAttention(keras.layers.Layer):
         weights = ops.reshape(ops.cast(self.lambdas, "float32") * present, (1, self.num_regions, 1, 1, 1))
         return features + ops.sum(ops.cast(weights, features.dtype) * ops.cast(regions, features.dtype), axis=1)
 
+    def logged_weights(self):
+        """`{"lambda_0": value, ...}`: the scalars a training log and its curves show for this layer.
+
+        Example:
+
+        >>> import numpy as np
+        >>> layer = RegionalAttention(num_regions=2, bank_size=1)
+        >>> _ = layer(np.zeros((1, 8, 8, 4), "float32"), np.zeros((1, 16, 16, 3), "float32"))
+        >>> layer.logged_weights()
+        {'lambda_0': 0.0, 'lambda_1': 0.0}
+        """
+        return {f"lambda_{index}": float(value) for index, value in enumerate(self.lambdas.numpy())}
+
     @property
     def bank_weights(self):
         """The weights `fill_bank` writes (`bank_images`, `bank_filled`); training never changes them."""

@@ -163,6 +163,31 @@ class SelfAttention(keras.layers.Layer):
             return outputs, scores
         return outputs
 
+    def logged_weights(self):
+        """`{"gamma": value}`: the scalar a training log and its curves show for this layer.
+
+        Example:
+
+        >>> layer = SelfAttention()
+        >>> import numpy as np
+        >>> _ = layer(np.zeros((1, 4, 4, 8), "float32"))
+        >>> layer.logged_weights()
+        {'gamma': 0.0}
+        """
+        return {"gamma": float(self.gamma.numpy())}
+
+    def attention_map(self, inputs):
+        """The attention map `[B, N_queries, N_keys]` of `inputs` (inference mode), for pictures.
+
+        Example:
+
+        >>> layer = SelfAttention()
+        >>> import numpy as np
+        >>> tuple(layer.attention_map(np.zeros((2, 4, 4, 8), "float32")).shape)
+        (2, 16, 16)
+        """
+        return self(inputs, return_attention_scores=True)[1]
+
     def get_config(self):
         config = super().get_config()
         config.update(

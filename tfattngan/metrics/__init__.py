@@ -33,20 +33,20 @@ from tfattngan.metrics.evaluator import EvaluationResult
 from tfattngan.metrics.evaluator import FIDEvaluator
 from tfattngan.metrics.evaluator import evaluate_features
 from tfattngan.metrics.evaluator import features_of
-from tfattngan.metrics.extractors import IS_UNAVAILABLE
-from tfattngan.metrics.extractors import load_extractor
-from tfattngan.metrics.feature_extractor import InceptionExtractor
+from tfattngan.metrics.extractor_loading import IS_UNAVAILABLE
+from tfattngan.metrics.extractor_loading import load_extractor
+from tfattngan.metrics.extractor import InceptionExtractor
 from tfattngan.metrics.features import ImageFeatures
 from tfattngan.metrics.features import compute_features
 from tfattngan.metrics.features import compute_inception_features
-from tfattngan.metrics.image_metrics import fid
-from tfattngan.metrics.image_metrics import inception_score
-from tfattngan.metrics.image_metrics import kid
-from tfattngan.metrics.inception import inception_feature_model
-from tfattngan.metrics.inception_network import inception_feature_network
-from tfattngan.metrics.inception_preprocessing import preprocess_images
-from tfattngan.metrics.inception_preprocessing import resize_bilinear
-from tfattngan.metrics.inception_weights import WEIGHTS_ENV
+from tfattngan.metrics.metric_functions import fid
+from tfattngan.metrics.metric_functions import inception_score
+from tfattngan.metrics.metric_functions import kid
+from tfattngan.metrics.inception.model import inception_feature_model
+from tfattngan.metrics.inception.network import inception_feature_network
+from tfattngan.metrics.inception.preprocessing import preprocess_images
+from tfattngan.metrics.inception.preprocessing import resize_bilinear
+from tfattngan.metrics.inception.weights import WEIGHTS_ENV
 from tfattngan.metrics.statistics import FeatureStatistics
 
 __all__ = [

@@ -10,10 +10,10 @@ from tfattngan.metrics.cache import source_fingerprint
 from tfattngan.metrics.distances import frechet_distance
 from tfattngan.metrics.distances import inception_score_from_logits
 from tfattngan.metrics.distances import kernel_distance_from_features
-from tfattngan.metrics.extractors import load_extractor
+from tfattngan.metrics.extractor_loading import load_extractor
 from tfattngan.metrics.features import compute_features
-from tfattngan.metrics.images import as_source
-from tfattngan.metrics.images import source_options
+from tfattngan.metrics.image_input import as_source
+from tfattngan.metrics.image_input import source_options
 
 MAX_KID_FEATURES = 10000  # feature vectors kept per image set for KID (float32: 80 MB at 10000)
 
@@ -45,7 +45,7 @@ def features_of(images, extractor, *, cache=None, num_samples=None, seed=0, imag
     Example:
 
     >>> import tempfile, keras
-    >>> from tfattngan.metrics.extractors import keras_extractor
+    >>> from tfattngan.metrics.extractor_loading import keras_extractor
     >>> mean_colour = keras.Sequential([keras.Input((299, 299, 3)), keras.layers.GlobalAveragePooling2D()])
     >>> cache = FeatureCache(tempfile.mkdtemp())
     >>> for _ in range(2):
@@ -140,7 +140,7 @@ def evaluate_features(reference, generated, extractor, max_block_size=1024, spli
     Example:
 
     >>> import numpy as np, keras
-    >>> from tfattngan.metrics.extractors import keras_extractor
+    >>> from tfattngan.metrics.extractor_loading import keras_extractor
     >>> mean_colour = keras.Sequential([keras.Input((299, 299, 3)), keras.layers.GlobalAveragePooling2D()])
     >>> extractor = keras_extractor(mean_colour)
     >>> rng = np.random.default_rng(0)

@@ -7,9 +7,9 @@ import time
 import numpy as np
 
 from tfattngan.errors import UserInputError
-from tfattngan.metrics.extractors import keras_extractor
-from tfattngan.metrics.images import image_stream
-from tfattngan.metrics.inception_preprocessing import check_images
+from tfattngan.metrics.extractor_loading import keras_extractor
+from tfattngan.metrics.image_input import image_stream
+from tfattngan.metrics.inception.preprocessing import check_images
 from tfattngan.metrics.statistics import FeatureStatistics
 
 PROGRESS_INTERVAL = 30.0  # seconds between progress lines when stderr is not a terminal
@@ -128,7 +128,7 @@ def compute_features(images, extractor, *, num_samples=None, batch_size=32, max_
     Example:
 
     >>> import keras
-    >>> from tfattngan.metrics.extractors import keras_extractor
+    >>> from tfattngan.metrics.extractor_loading import keras_extractor
     >>> mean_colour = keras.Sequential([keras.Input((299, 299, 3)), keras.layers.GlobalAveragePooling2D()])
     >>> images = np.random.default_rng(0).integers(0, 256, (7, 8, 8, 3), dtype=np.uint8)
     >>> result = compute_features(images, keras_extractor(mean_colour), batch_size=3, max_features=5)

@@ -115,7 +115,7 @@ class TrainingLog:
         groups = [
             ("losses", [c for c in ("d_loss", "g_loss", "penalty") if c in values]),
             ("discriminator logits", [c for c in ("real_logits", "fake_logits") if c in values]),
-            ("attention weights", [c for c in values if c.endswith("gamma") or "/lambda_" in c]),
+            ("attention weights", [c for c in values if c.startswith(("generator/", "discriminator/"))]),
             ("FID", [c for c in values if c.startswith("fid")]),
         ]
         groups = [(title, columns) for title, columns in groups if columns]

@@ -15,12 +15,12 @@ from tfattngan.data import make_dataset
 from tfattngan.errors import UserInputError
 from tfattngan.recipes import build_gan
 from tfattngan.recipes import validate
+from tfattngan.runs.directory import RunDirectory
 from tfattngan.training.history import TrainingLog
 from tfattngan.training.pictures import image_grid
 from tfattngan.training.pictures import save_attention_maps
 from tfattngan.training.pictures import save_png
 from tfattngan.training.progress import ProgressLine
-from tfattngan.runs.directory import RunDirectory
 
 
 class TrainingDivergedError(UserInputError):

@@ -15,8 +15,8 @@ from tfattngan.metrics.distances import frechet_distance
 from tfattngan.metrics.distances import inception_score_from_logits
 from tfattngan.metrics.distances import kernel_distance_from_features
 from tfattngan.metrics.evaluator import features_of
-from tfattngan.metrics.extractors import IS_UNAVAILABLE
-from tfattngan.metrics.extractors import load_extractor
+from tfattngan.metrics.extractor_loading import IS_UNAVAILABLE
+from tfattngan.metrics.extractor_loading import load_extractor
 
 
 def _features(images, extractor, cache_dir, **options):

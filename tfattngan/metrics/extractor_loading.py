@@ -27,14 +27,14 @@ import pathlib
 import keras
 import numpy as np
 
-from tfattngan.metrics.feature_extractor import InceptionExtractor
-from tfattngan.metrics.feature_extractor import file_sha256
-from tfattngan.metrics.frozen_graph import frozen_graph_extractor
-from tfattngan.metrics.hub_module import hub_extractor
-from tfattngan.metrics.inception import feature_function
-from tfattngan.metrics.inception import inception_feature_model
-from tfattngan.metrics.inception_weights import WEIGHTS_ENV
-from tfattngan.metrics.inception_weights import resolve_weights_path
+from tfattngan.metrics.extractor import InceptionExtractor
+from tfattngan.metrics.extractor import file_sha256
+from tfattngan.metrics.inception.frozen_graph import frozen_graph_extractor
+from tfattngan.metrics.inception.hub_module import hub_extractor
+from tfattngan.metrics.inception.model import feature_function
+from tfattngan.metrics.inception.model import inception_feature_model
+from tfattngan.metrics.inception.weights import WEIGHTS_ENV
+from tfattngan.metrics.inception.weights import resolve_weights_path
 
 IS_UNAVAILABLE = (
     "needs classifier logits: weights from the TF-Hub module tfgan/eval/inception/1 or "

@@ -22,10 +22,10 @@ import tensorflow as tf
 from google.protobuf.message import DecodeError
 
 from tfattngan.errors import UserInputError
-from tfattngan.metrics.feature_extractor import InceptionExtractor
-from tfattngan.metrics.feature_extractor import file_sha256
-from tfattngan.metrics.inception_network import INPUT_SIZE
-from tfattngan.metrics.inception_preprocessing import preprocess_batch
+from tfattngan.metrics.extractor import InceptionExtractor
+from tfattngan.metrics.extractor import file_sha256
+from tfattngan.metrics.inception.network import INPUT_SIZE
+from tfattngan.metrics.inception.preprocessing import preprocess_batch
 
 INPUT = "Mul:0"
 POOL = "pool_3:0"

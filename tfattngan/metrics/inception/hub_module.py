@@ -14,10 +14,10 @@ import pathlib
 import tensorflow as tf
 
 from tfattngan.errors import UserInputError
-from tfattngan.metrics.feature_extractor import InceptionExtractor
-from tfattngan.metrics.feature_extractor import folder_sha256
-from tfattngan.metrics.feature_extractor import text_sha256
-from tfattngan.metrics.inception_preprocessing import preprocess_batch
+from tfattngan.metrics.extractor import InceptionExtractor
+from tfattngan.metrics.extractor import folder_sha256
+from tfattngan.metrics.extractor import text_sha256
+from tfattngan.metrics.inception.preprocessing import preprocess_batch
 
 TFGAN_INCEPTION = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
 OUTPUTS = ("pool_3", "logits")

@@ -102,7 +102,7 @@ def load_inception_weights(model, weights_path=None):
 
     Example:
 
-    >>> from tfattngan.metrics.inception_network import inception_feature_network
+    >>> from tfattngan.metrics.inception.network import inception_feature_network
     >>> try:
     ...     load_inception_weights(inception_feature_network(), "missing.npz")
     ... except UserInputError as error:

@@ -4,10 +4,10 @@ import weakref
 
 import tensorflow as tf
 
-from tfattngan.metrics.inception_network import inception_feature_network
-from tfattngan.metrics.inception_preprocessing import preprocess_batch
-from tfattngan.metrics.inception_weights import load_inception_weights
-from tfattngan.metrics.inception_weights import resolve_weights_path
+from tfattngan.metrics.inception.network import inception_feature_network
+from tfattngan.metrics.inception.preprocessing import preprocess_batch
+from tfattngan.metrics.inception.weights import load_inception_weights
+from tfattngan.metrics.inception.weights import resolve_weights_path
 
 _feature_functions = weakref.WeakKeyDictionary()
 

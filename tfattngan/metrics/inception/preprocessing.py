@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfattngan.errors import UserInputError
-from tfattngan.metrics.inception_network import INPUT_SIZE
+from tfattngan.metrics.inception.network import INPUT_SIZE
 
 INPUT_MAX = 0.9921875  # 255 / 128 - 1: the largest input the original graph sees
 

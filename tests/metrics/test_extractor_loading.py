@@ -17,7 +17,7 @@ from tfattngan.errors import UserInputError
 from tfattngan.metrics import WEIGHTS_ENV
 from tfattngan.metrics import inception_score
 from tfattngan.metrics import load_extractor
-from tfattngan.metrics.hub_module import TFGAN_INCEPTION
+from tfattngan.metrics.inception.hub_module import TFGAN_INCEPTION
 
 
 @pytest.fixture(scope="module")

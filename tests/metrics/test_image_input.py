@@ -9,8 +9,8 @@ from tests.metrics.references import mean_colour_model
 from tfattngan.data import load_source
 from tfattngan.errors import UserInputError
 from tfattngan.metrics import fid
-from tfattngan.metrics.images import image_stream
-from tfattngan.metrics.images import checked_uint8
+from tfattngan.metrics.image_input import image_stream
+from tfattngan.metrics.image_input import checked_uint8
 
 
 def _all(stream):
