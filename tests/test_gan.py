@@ -13,11 +13,21 @@ from tfattngan.training.loop import distributed_dataset
 from tfattngan.training.loop import resolve_config
 
 
-def _tiny(name, **changes):
-    """A recipe at its own image size but with very few filters and a small batch."""
+def _tiny(name, largest=None, **changes):
+    """A recipe with very few filters and a small batch, at its own image size or at most `largest`.
+
+    A smaller size keeps the recipe's networks, losses and optimisers, and
+    its attention at the sizes that remain.
+    """
     settings = dict(generator_filters=2, discriminator_filters=2, batch_size=4, seed=7, regional_bank_size=4,
                     center_crop=None)
-    config = get_recipe(name).replace(**{**settings, **changes})
+    recipe = get_recipe(name)
+    if largest and recipe.image_size > largest:
+        settings["image_size"] = largest
+        for field in ("generator_attention_sizes", "discriminator_attention_sizes"):
+            sizes = getattr(recipe, field)
+            settings[field] = tuple(size for size in sizes if size < largest) or ((largest // 2,) if sizes else ())
+    config = recipe.replace(**{**settings, **changes})
     source = load_source(f"builtin:{config.image_size}")
     return resolve_config(config, source), source
 
@@ -61,7 +71,7 @@ def _unique_configs():
 
 @pytest.mark.parametrize("name", _unique_configs())
 def test_one_training_step_of_every_recipe_is_finite_and_changes_the_weights(name):
-    config, source = _tiny(name)
+    config, source = _tiny(name, largest=64)  # every recipe's own size is built in tests/test_recipes.py
     gan, _ = _build(config)
     before = _weights(gan)
     metrics = {k: float(v) for k, v in gan.make_train_function()(_iterator(gan, config, source)).items()}
@@ -76,7 +86,7 @@ def test_one_training_step_of_every_recipe_is_finite_and_changes_the_weights(nam
 @pytest.mark.parametrize("name", ["quickstart", "sagan-celeba64", "sagan-cifar10", "sagan-div-d-mnist",
                                   "ragan-dcgan-ra-cifar10"])
 def test_mirrored_strategy_and_default_strategy_agree(name, two_replica_strategy):
-    config, source = _tiny(name)
+    config, source = _tiny(name, largest=32)
     single, single_losses = _run(config, source, tf.distribute.get_strategy(), 3)
     mirrored, mirrored_losses = _run(config, source, two_replica_strategy, 3)
     assert mirrored.distribute_strategy.num_replicas_in_sync == 2
@@ -356,7 +366,7 @@ def test_mixed_float16_training_follows_the_float32_run(name):
 
     changes = dict(image_size=32, generator_attention_sizes=(16,), discriminator_attention_sizes=(16,)) \
         if name == "sagan-celeba64" else dict(image_size=32, generator_attention_sizes=(8, 16))
-    config, source = _tiny(name, generator_filters=8, discriminator_filters=8, **changes)
+    config, source = _tiny(name, generator_filters=4, discriminator_filters=4, **changes)
     runs = {}
     for mixed in (False, True):
         gan, strategy = _build(config.replace(mixed_precision=mixed))

@@ -18,6 +18,9 @@ from tfattngan.layers import RegionalAttention
 from tfattngan.runs import load_generator
 from tfattngan.pixels import to_uint8
 
+# One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
+pytestmark = pytest.mark.xdist_group("export")
+
 SAVED_MODEL_CLI = str(pathlib.Path(sys.executable).parent / "saved_model_cli")
 
 

@@ -12,6 +12,9 @@ from tfattngan.export import TFLiteGenerator
 from tfattngan.export import convert_to_tflite
 from tfattngan.pixels import to_uint8
 
+# One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
+pytestmark = pytest.mark.xdist_group("export")
+
 @pytest.fixture(scope="module")
 def dcgan_tflite(families, tmp_path_factory):
     """The DCGAN + self-attention model in every quantisation (open batch) and in float32 with batch 2."""

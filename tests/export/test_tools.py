@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from PIL import Image
 
@@ -15,6 +16,9 @@ from tfattngan.export.cli import benchmark_main
 from tfattngan.export.cli import export_main
 from tfattngan.export.cli import generate_main
 from tfattngan.training.pictures import image_grid
+
+# One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
+pytestmark = pytest.mark.xdist_group("export")
 
 
 def _tool(script, *arguments):

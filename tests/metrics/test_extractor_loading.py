@@ -19,6 +19,9 @@ from tfattngan.metrics import inception_score
 from tfattngan.metrics import load_extractor
 from tfattngan.metrics.inception.hub_module import TFGAN_INCEPTION
 
+# One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
+pytestmark = pytest.mark.xdist_group("extractor_loading")
+
 
 @pytest.fixture(scope="module")
 def images():

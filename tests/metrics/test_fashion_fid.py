@@ -10,6 +10,9 @@ from tests.metrics.references import numpy_mmd_unbiased
 from tfattngan.metrics import FIDEvaluator
 from tfattngan.metrics import evaluate_features
 
+# One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
+pytestmark = pytest.mark.xdist_group("fashion_fid")
+
 COUNT = 200
 
 

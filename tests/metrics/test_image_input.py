@@ -12,6 +12,9 @@ from tfattngan.metrics import fid
 from tfattngan.metrics.image_input import image_stream
 from tfattngan.metrics.image_input import checked_uint8
 
+# One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
+pytestmark = pytest.mark.xdist_group("image_input")
+
 
 def _all(stream):
     return np.concatenate(list(stream.batches))

@@ -11,6 +11,9 @@ from tfattngan.metrics import inception_feature_network
 from tfattngan.metrics import preprocess_images
 from tfattngan.metrics import resize_bilinear
 
+# One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
+pytestmark = pytest.mark.xdist_group("inception")
+
 INCEPTION_DIR = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "inception"
 WEIGHTS = INCEPTION_DIR / "fid_inception_v3_weights.npz"
 ENV = "TFATTNGAN_INCEPTION_WEIGHTS"
