@@ -9,7 +9,10 @@ training, sample grids, metrics and every export agree:
   `fill_bank(images)` method, such as `RegionalAttention`). In training the
   real images are the batch's; when sampling they are the images of the
   first such layer's bank that `bank_index(latent)` picks, which is what
-  the layer itself does when called with `latent=`. A single input is passed
+  the layer itself does when called with `latent=`. Such a layer has
+  `fill_bank(images)`, `bank_images`, `bank_index(latent)`, `bank_size`,
+  `bank_filled` and `bank_weights` (what `fill_bank` writes); `fit` and
+  train.py fill it from the training data before the first step. A single input is passed
   as a tensor, several as a list in that order.
 - the discriminator takes images, and `[images, labels]` when conditional.
 - the latents of a seed are `seeded_latents(count, latent_dim, seed)`:
@@ -467,6 +470,11 @@ class GAN(keras.Model):
         """Images the data-derived layers hold (the largest bank), or 0 without one."""
         return max([layer.bank_size for layer in bank_layers(self.generator)], default=0)
 
+    @property
+    def banks_filled(self):
+        """Whether every data-derived layer of the generator has been filled."""
+        return all(float(layer.bank_filled.numpy()) == 1.0 for layer in bank_layers(self.generator))
+
     # ------------------------------------------------------------------
     # The training step
     # ------------------------------------------------------------------
@@ -601,12 +609,30 @@ class GAN(keras.Model):
         self.train_function = tf.function(self._train_on_iterator, reduce_retracing=True)
         return self.train_function
 
-    def fit(self, *args, shuffle=False, **kwargs):
+    def fit(self, x=None, *args, shuffle=False, **kwargs):
         """`keras.Model.fit`; `shuffle` defaults to `False` (a `tf.data` pipeline shuffles itself).
+
+        Empty data-derived layers (region banks) are first filled from the
+        first `bank_size` images of `x`, so that sampling during and after
+        training draws on real training images.
 
         Example: see `tfattngan.GAN`.
         """
-        return super().fit(*args, shuffle=shuffle, **kwargs)
+        if self.bank_size and not self.banks_filled:
+            self.fill_banks(self._first_images(x, self.bank_size))
+        return super().fit(x, *args, shuffle=shuffle, **kwargs)
+
+    def _first_images(self, data, count):
+        """The first `count` real images (or fewer) of a dataset or array given to `fit`."""
+        if not isinstance(data, tf.data.Dataset):
+            return self._unpack(tf.nest.map_structure(lambda array: tf.convert_to_tensor(array[:count]), data))[0]
+        batches, total = [], 0
+        for element in data:
+            batches.append(self._unpack(element)[0])
+            total += int(batches[-1].shape[0])
+            if total >= count:
+                break
+        return tf.concat(batches, axis=0)[:count]
 
     def train_step(self, data):
         raise NotImplementedError(

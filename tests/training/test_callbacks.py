@@ -51,7 +51,8 @@ def _mean_intensity():
 def test_grids_maps_and_curves_are_written_by_step(tmp_path):
     gan = _gan()
     dataset = tf.data.Dataset.from_tensor_slices(_data()).batch(8)
-    callbacks = [SampleGrid(tmp_path, count=9), AttentionMaps(tmp_path, count=2), TrainingCurves(tmp_path)]
+    callbacks = [SampleGrid(tmp_path, count=9), AttentionMaps(tmp_path, count=2), TrainingCurves(tmp_path),
+                 keras.callbacks.TensorBoard(str(tmp_path / "tensorboard"))]
     gan.fit(dataset, epochs=2, verbose=0, callbacks=callbacks)
     grid = np.asarray(Image.open(tmp_path / "step_000008.png"))
     # Three by three 8x8 images with 2 pixels of padding: 3 * (8 + 2) + 2 = 32, and the pixels of generate().
@@ -63,6 +64,10 @@ def test_grids_maps_and_curves_are_written_by_step(tmp_path):
     assert rows[0].split(",")[:2] == ["step", "d_loss"] and len(rows) == 1 + 8
     assert any(column.endswith("/gamma") for column in rows[0].split(","))
     assert (tmp_path / "curves.png").stat().st_size > 0
+    events = list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+    tags = {value.tag for path in events for event in tf.compat.v1.train.summary_iterator(str(path))
+            for value in event.summary.value}
+    assert {"epoch_d_loss", "epoch_g_loss"} <= tags, tags  # Keras' own callback logs the GAN's values
 
 
 def test_the_best_fid_checkpoint_survives_a_worse_later_fid(tmp_path):
