@@ -17,7 +17,6 @@ def _gan(init=0):
     keras.utils.set_random_seed(init)
     from tfattngan.layers import SelfAttention
 
-    # Named layers: a backup is restored into the same model built again (as in a new process).
     latent = keras.Input((8,))
     x = keras.layers.Reshape((2, 2, 8), name="reshape")(keras.layers.Dense(32, name="project")(latent))
     x = keras.layers.UpSampling2D(4, name="upsample")(x)
