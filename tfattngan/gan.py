@@ -635,7 +635,8 @@ class GAN(keras.Model):
         return tf.concat(batches, axis=0)[:count]
 
     def train_step(self, data):
-        raise NotImplementedError(
+        # Keras' one-batch step cannot hold a GAN step, which takes n_critic batches: say what to call instead.
+        raise RuntimeError(
             "a GAN step takes n_critic batches: train with gan.fit(dataset), or call "
             "gan.make_train_function()(iterator) on an iterator of batches.")
 
