@@ -94,7 +94,12 @@ class _BankImages(keras.layers.Layer):
         self.source = source
 
     def call(self, latent):
-        return keras.ops.take(self.source.bank_images, self.source.bank_index(latent), axis=0)
+        return _bank_images_for(self.source, latent)
+
+
+def _bank_images_for(layer, latent):
+    """The bank image of a data-derived `layer` that each latent picks."""
+    return keras.ops.take(layer.bank_images, layer.bank_index(latent), axis=0)
 
 
 class _Derived:
@@ -442,7 +447,7 @@ class GAN(keras.Model):
         if self.conditional and labels is None:
             labels = cycled_labels(count, self.num_classes)
         banks = bank_layers(generator)
-        images = _BankImages(banks[0])(latents) if banks else None
+        images = _bank_images_for(banks[0], latents) if banks else None
         images, *features = self._derived.models[key](self.generator_inputs(latents, labels, images), training=False)
         return images, [layer.attention_map(f) for layer, f in zip(layers, features)]
 

@@ -229,8 +229,9 @@ def _generator_batches(generator, sample, total, batch_size):
 def _generator_stream(generator, num_samples, batch_size, seed):
     """A stream of generated images, or `None` when `generator` is no generator."""
     if hasattr(generator, "sampling_model"):  # a GAN or a TrainedGenerator: exactly generate(num_samples, seed)
-        latents = seeded_latents(num_samples or 0, generator.latent_dim, seed) if num_samples else None
-        labels = cycled_labels(num_samples or 0, generator.num_classes) if generator.num_classes else None
+        # Drawn once for all images (when num_samples is missing, the error below is raised first).
+        latents = seeded_latents(num_samples, generator.latent_dim, seed) if num_samples else None
+        labels = cycled_labels(num_samples, generator.num_classes) if num_samples and generator.num_classes else None
 
         def sample(start, count):
             rows = slice(start, start + count)
