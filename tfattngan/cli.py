@@ -18,6 +18,9 @@ import sys
 from tfattngan.atomic_files import write_text_atomically
 from tfattngan.console import quiet_tensorflow_import
 from tfattngan.errors import UserInputError
+from tfattngan.write_errors import WriteFailedError
+from tfattngan.write_errors import report_file_size_limits
+from tfattngan.write_errors import write_failure_reason
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -76,7 +79,9 @@ def run_tool(parser, body, argv=None, quiet=False):
 
     The summary goes to stdout, or, with `--json -`, the result as JSON
     instead; `--json PATH` also writes the result to PATH (atomically). A
-    `UserInputError` becomes one `error: ...` line on stderr and status 2.
+    `UserInputError` becomes one `error: ...` line on stderr and status 2,
+    and so does a write that the system refused (no space left, read-only
+    folder, file-size limit) when the body did not name it itself.
     With `quiet`, native diagnostics (converter notes, delegate banners)
     are silenced while the body runs, so that a failure reads as one line.
 
@@ -91,6 +96,7 @@ def run_tool(parser, body, argv=None, quiet=False):
     }
     0
     """
+    report_file_size_limits()
     try:
         args = parser.parse_args(argv)
         if quiet:
@@ -110,3 +116,17 @@ def run_tool(parser, body, argv=None, quiet=False):
     except UserInputError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 2
+    except Exception as error:
+        reason = write_failure_reason(error)
+        if reason is None:
+            raise
+        print(f"error: {_unnamed_write_failure(error, reason)}", file=sys.stderr, flush=True)
+        return 2
+
+
+def _unnamed_write_failure(error, reason):
+    target = getattr(error, "filename", None) or "a file"
+    return str(WriteFailedError(
+        f"could not write {target} ({reason}); files finished before it are kept; "
+        "free space or choose a writable place and run again."
+    ))
