@@ -290,7 +290,7 @@ class _Loop:
         config = self.config
         iterator = iter(distributed_dataset(self.source, config, self.strategy, self.step * config.n_critic))
         train_step = self.gan.make_train_function()
-        progress = ProgressLine(stop_at, start=self.step, stream=self.log_stream)
+        progress = ProgressLine(stop_at, stream=self.log_stream)
         images_per_step = config.batch_size * config.n_critic
         window_start, window_steps = time.perf_counter(), 0
         if self.step == 0:

@@ -9,46 +9,56 @@ class ProgressLine:
 
     On a terminal the line is redrawn in place; otherwise (CI logs, files) a
     full line is printed at most every `interval` seconds, and at the end.
+    The first update of a run includes tracing the training step, which can
+    take longer than hundreds of steps: that line says how long the tracing
+    took, and the throughput and ETA are measured from the steps after it.
 
     Args:
         total: the step the loop runs to.
-        start: the step it starts from. Defaults to `0`.
         interval: seconds between lines when not on a terminal. Defaults to
             `30`.
         stream: where to write. Defaults to `sys.stdout`.
+        clock: a function returning seconds. Defaults to
+            `time.perf_counter`.
 
     Example:
 
     >>> import io
-    >>> out = io.StringIO()
-    >>> progress = ProgressLine(total=10, stream=out)
-    >>> progress.update(10, {"d_loss": 1.25}, images=640)
-    >>> "step 10/10" in out.getvalue() and "d_loss 1.250" in out.getvalue()
-    True
+    >>> out, now = io.StringIO(), [0.0]
+    >>> progress = ProgressLine(total=100, interval=0, stream=out, clock=lambda: now[0])
+    >>> now[0] = 90.0; progress.update(1, {"d_loss": 1.25}, images=64)   # tracing took 90 s
+    >>> now[0] = 91.0; progress.update(3, {"d_loss": 1.0}, images=128)   # then 2 steps/s
+    >>> print(out.getvalue(), end="")
+    step 1/100 | d_loss 1.250 | tracing took 1:30
+    step 3/100 | d_loss 1.000 | 128 img/s | ETA 0:48
     """
 
-    def __init__(self, total, start=0, interval=30.0, stream=None):
+    def __init__(self, total, interval=30.0, stream=None, clock=time.perf_counter):
         self.total = total
-        self.start_step = start
         self.interval = interval
         self.stream = stream or sys.stdout
         self.interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.started = time.perf_counter()
-        self.last_print = 0.0
+        self.clock = clock
+        self.started = clock()
+        self.last_print = float("-inf")
+        self.measured_from = None  # (time, step) at the end of the first, tracing, update
         self.images = 0
 
     def update(self, step, values, images=0):
         """Records that `step` is done, having seen `images` more images."""
-        self.images += images
-        now = time.perf_counter()
-        elapsed = max(now - self.started, 1e-9)
-        rate = (step - self.start_step) / elapsed
-        remaining = (self.total - step) / rate if rate > 0 else float("inf")
+        now = self.clock()
         parts = [f"step {step}/{self.total}"]
         parts += [f"{name} {value:.3f}" for name, value in values.items()]
-        parts.append(f"{self.images / elapsed:.0f} img/s")
-        if remaining != float("inf"):
-            parts.append(f"ETA {int(remaining) // 60}:{int(remaining) % 60:02d}")
+        if self.measured_from is None:
+            self.measured_from = (now, step)
+            parts.append(f"tracing took {_minutes(now - self.started)}")
+        else:
+            self.images += images
+            elapsed = max(now - self.measured_from[0], 1e-9)
+            rate = (step - self.measured_from[1]) / elapsed
+            parts.append(f"{self.images / elapsed:.0f} img/s")
+            if rate > 0:
+                parts.append(f"ETA {_minutes((self.total - step) / rate)}")
         line = " | ".join(parts)
         done = step >= self.total
         if self.interactive:
@@ -64,3 +74,7 @@ class ProgressLine:
         if self.interactive:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def _minutes(seconds):
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
