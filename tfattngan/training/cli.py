@@ -3,6 +3,7 @@
 import argparse
 import dataclasses
 import os
+import re
 import sys
 
 from tfattngan.cli import ArgumentParser
@@ -103,9 +104,14 @@ def resolve(args):
 
     Example:
 
+    The default run directory `runs/RECIPE` keeps only letters, digits, `_`
+    and `-` of the recipe name, so it always lies inside `runs/`.
+
     >>> out, config = resolve(build_parser().parse_args(["--steps", "7"]))
     >>> out, config.recipe, config.steps
     ('runs/quickstart', 'quickstart', 7)
+    >>> resolve(build_parser().parse_args(["--set", "recipe=../../x y"]))[0]
+    'runs/x-y'
     """
     from tfattngan.recipes import apply_overrides
     from tfattngan.recipes import get_recipe
@@ -125,7 +131,11 @@ def resolve(args):
         if value is not None:
             assignments.append(f"{field}={value}")
     config = apply_overrides(config, assignments)
-    return args.out or os.path.join("runs", config.recipe), config
+    return args.out or os.path.join("runs", _directory_name(config.recipe)), config
+
+
+def _directory_name(text):
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "run"
 
 
 def _train(args):
