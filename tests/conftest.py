@@ -1,5 +1,8 @@
 """Test session set-up: quiet TensorFlow and two logical CPU devices.
 
+External assets (data sets, Inception weights) are found through
+`tests/assets.py`.
+
 Two logical CPUs let the tests run a real `tf.distribute.MirroredStrategy`
 with two replicas on a machine without accelerators. The split has to happen
 before TensorFlow touches its devices, so it is done here, at import.
@@ -18,6 +21,19 @@ tf.config.set_logical_device_configuration(
 )
 
 import keras  # noqa: E402
+
+from tests.assets import require  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_assets(*paths): the test reads these external assets (tests/assets.py)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A test marked `needs(...)` is skipped, or failed under CI, before its fixtures when an asset is missing."""
+    for marker in item.iter_markers("needs_assets"):
+        require(*marker.args)
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.data.shared_data import FASHION
-from tests.data.shared_data import read_idx_reference
-from tests.metrics.references import WEIGHTS
+from tests.assets import FASHION
+from tests.assets import INCEPTION_WEIGHTS as WEIGHTS
+from tests.assets import needs
+from tests.data.idx_reference import read_idx_reference
 from tests.metrics.references import numpy_mmd_unbiased
 from tests.metrics.references import write_tiny_inception_graph
 from tfattngan.evaluate import main
@@ -67,6 +68,7 @@ def test_run_evaluation_writes_metrics_json(run_dir, tmp_path, capsys):
     assert json.loads((run_dir / "metrics.json").read_text())["dataset"] == "builtin:16"
 
 
+@needs(FASHION, WEIGHTS)
 def test_folder_comparison_with_the_npz_weights(folders, tmp_path, capsys):
     root, images = folders
     cache = tmp_path / "cache"

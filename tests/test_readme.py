@@ -5,10 +5,13 @@ import re
 
 import numpy as np
 
+from tests.assets import INCEPTION_WEIGHTS as WEIGHTS
+from tests.assets import needs
+
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
-WEIGHTS = README.parent / ".." / "shared" / "inception" / "fid_inception_v3_weights.npz"
 
 
+@needs(WEIGHTS)
 def test_readme_python_examples_run(monkeypatch, tmp_path):
     monkeypatch.setenv("TFATTNGAN_INCEPTION_WEIGHTS", str(WEIGHTS))
     monkeypatch.setenv("TFATTNGAN_FID_CACHE", str(tmp_path / "fid-cache"))

@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from tests.data.shared_data import FASHION
+from tests.assets import FASHION
+from tests.assets import needs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY = ["--set", "generator_filters=4", "--set", "discriminator_filters=4", "--set", "log_every=1",
@@ -28,6 +29,7 @@ def _losses(run_dir):
         return {int(row["step"]): (float(row["d_loss"]), float(row["g_loss"])) for row in csv.DictReader(handle)}
 
 
+@needs(FASHION)
 def test_training_on_fashion_mnist_idx_files(tmp_path):
     result = _train("--dataset", f"idx:{FASHION}", "--steps", "3", "--out", str(tmp_path), *TINY)
     assert result.returncode == 0, result.stderr

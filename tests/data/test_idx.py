@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.data.shared_data import FASHION
-from tests.data.shared_data import MNIST
-from tests.data.shared_data import read_idx_reference
+from tests.assets import FASHION
+from tests.assets import MNIST
+from tests.assets import needs
+from tests.data.idx_reference import read_idx_reference
 from tfattngan.data import load_source
 from tfattngan.data import make_dataset
 from tfattngan.data.idx import IMAGES_MAGIC
@@ -16,6 +17,7 @@ from tfattngan.data.idx import read_idx
 from tfattngan.errors import UserInputError
 
 
+@needs(FASHION)
 def test_fashion_mnist_train_equals_an_independent_reading():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the train files are there: no fallback warning
@@ -29,6 +31,7 @@ def test_fashion_mnist_train_equals_an_independent_reading():
     np.testing.assert_array_equal(np.bincount(labels), [6000] * 10)
 
 
+@needs(FASHION)
 def test_pipeline_reads_the_example_and_label_at_each_shuffled_index():
     source = load_source(f"idx:{FASHION / 't10k-images-idx3-ubyte.gz'}")
     assert source.num_examples == 10000
@@ -42,6 +45,7 @@ def test_pipeline_reads_the_example_and_label_at_each_shuffled_index():
     np.testing.assert_array_equal(batch["labels"].numpy(), labels[index])
 
 
+@needs(MNIST)
 def test_folder_without_train_files_falls_back_to_t10k_with_a_warning():
     with pytest.warns(UserWarning, match="using the test split t10k-images-idx3-ubyte.gz"):
         source = load_source(f"idx:{MNIST}")

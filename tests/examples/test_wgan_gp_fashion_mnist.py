@@ -9,11 +9,13 @@ import numpy as np
 import tensorflow as tf
 
 import tfattngan  # noqa: F401 - registers the GAN for keras.saving.load_model, as a user's import does
-from tests.data.shared_data import FASHION
+from tests.assets import FASHION
+from tests.assets import needs
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
+@needs(FASHION)
 def test_the_wgan_gp_example_trains_with_fit_saves_and_exports(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(

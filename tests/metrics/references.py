@@ -17,8 +17,6 @@ import numpy as np
 import scipy.linalg
 import tensorflow as tf
 
-INCEPTION_DIR = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "inception"
-WEIGHTS = INCEPTION_DIR / "fid_inception_v3_weights.npz"
 TINY_FEATURES, TINY_CLASSES = 5, 7
 
 

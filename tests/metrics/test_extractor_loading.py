@@ -6,9 +6,10 @@ import sys
 import numpy as np
 import pytest
 
+from tests.assets import INCEPTION_WEIGHTS as WEIGHTS
+from tests.assets import needs
 from tests.metrics.references import TINY_CLASSES
 from tests.metrics.references import TINY_FEATURES
-from tests.metrics.references import WEIGHTS
 from tests.metrics.references import numpy_inception_score
 from tests.metrics.references import numpy_tiny_network
 from tests.metrics.references import write_tiny_hub_module
@@ -88,6 +89,7 @@ def test_hub_without_tensorflow_hub_is_a_clear_error(tmp_path, monkeypatch):
         load_extractor(str(tmp_path))
 
 
+@needs(WEIGHTS)
 def test_npz_weights_load_once_and_have_no_logits(monkeypatch):
     monkeypatch.setenv(WEIGHTS_ENV, str(WEIGHTS))
     extractor = load_extractor()

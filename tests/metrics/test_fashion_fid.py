@@ -3,15 +3,16 @@
 import numpy as np
 import pytest
 
-from tests.data.shared_data import FASHION
-from tests.data.shared_data import read_idx_reference
-from tests.metrics.references import WEIGHTS
+from tests.assets import FASHION
+from tests.assets import INCEPTION_WEIGHTS as WEIGHTS
+from tests.assets import needs
+from tests.data.idx_reference import read_idx_reference
 from tests.metrics.references import numpy_mmd_unbiased
 from tfattngan.metrics import FIDEvaluator
 from tfattngan.metrics import evaluate_features
 
 # One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
-pytestmark = pytest.mark.xdist_group("fashion_fid")
+pytestmark = [pytest.mark.xdist_group("fashion_fid"), needs(FASHION, WEIGHTS)]
 
 COUNT = 200
 

@@ -1,9 +1,10 @@
-import pathlib
-
 import keras
 import numpy as np
 import pytest
 
+from tests.assets import INCEPTION_WEIGHTS as WEIGHTS
+from tests.assets import REFERENCE_FEATURES
+from tests.assets import require
 from tfattngan.errors import UserInputError
 from tfattngan.metrics import compute_inception_features
 from tfattngan.metrics import inception_feature_model
@@ -14,19 +15,17 @@ from tfattngan.metrics import resize_bilinear
 # One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
 pytestmark = pytest.mark.xdist_group("inception")
 
-INCEPTION_DIR = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "inception"
-WEIGHTS = INCEPTION_DIR / "fid_inception_v3_weights.npz"
 ENV = "TFATTNGAN_INCEPTION_WEIGHTS"
 
 
 @pytest.fixture(scope="module")
 def model():
-    return inception_feature_model(WEIGHTS)
+    return inception_feature_model(require(WEIGHTS))
 
 
 @pytest.fixture(scope="module")
 def reference():
-    with np.load(INCEPTION_DIR / "reference_features.npz") as archive:
+    with np.load(require(REFERENCE_FEATURES)) as archive:
         return {key: archive[key] for key in archive.files}
 
 

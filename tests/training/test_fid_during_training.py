@@ -1,22 +1,21 @@
 import csv
 import io
 import json
-import pathlib
 
 import pytest
 import tensorflow as tf
 
+from tests.assets import INCEPTION_WEIGHTS as WEIGHTS
+from tests.assets import require
 from tfattngan.errors import UserInputError
 from tfattngan.recipes import get_recipe
 from tfattngan.runs import load_generator
 from tfattngan.training import train
 
-WEIGHTS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "inception" / "fid_inception_v3_weights.npz"
-
 
 @pytest.fixture
 def inception_weights(monkeypatch, tmp_path):
-    monkeypatch.setenv("TFATTNGAN_INCEPTION_WEIGHTS", str(WEIGHTS))
+    monkeypatch.setenv("TFATTNGAN_INCEPTION_WEIGHTS", str(require(WEIGHTS)))
     monkeypatch.setenv("TFATTNGAN_FID_CACHE", str(tmp_path / "fid-cache"))
 
 
