@@ -1,3 +1,7 @@
+import dataclasses
+import json
+import time
+
 import numpy as np
 import pytest
 
@@ -12,6 +16,7 @@ from tfattngan.recipes import apply_overrides
 from tfattngan.recipes import build_discriminator
 from tfattngan.recipes import build_generator
 from tfattngan.recipes import get_recipe
+from tfattngan.recipes import validate
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
@@ -212,3 +217,98 @@ def test_docs_recipes_table_matches_the_recipes():
         expected = [f"`{config.dataset}`", f"{config.steps:,}", str(config.batch_size), str(config.n_critic),
                     f"{config.generator_lr:g} / {config.discriminator_lr:g}", optimiser, loss, config.weight_init]
         assert rows[name] == expected, name
+
+
+# One bad value for every field a user can get wrong (the free-text ones are checked when the data are opened),
+# each with the extra --set values it needs; run through the command line, where nothing may be built first.
+BAD_VALUES = [
+    ("image_size", "33", []),
+    ("image_size", "48", ["architecture=resnet"]),
+    ("channels", "2", []),
+    ("center_crop", "0", []),
+    ("num_classes", "-1", []),
+    ("architecture", "vgg", []),
+    ("latent_dim", "0", []),
+    ("generator_filters", "0", []),
+    ("generator_filters", "1", ["attention_value_channels=half"]),
+    ("discriminator_filters", "-3", []),
+    ("generator_norm", "group", []),
+    ("discriminator_norm", "x", []),
+    ("generator_spectral_norm", "maybe", []),
+    ("discriminator_spectral_norm", "2", []),
+    ("generator_attention", "cross", []),
+    ("generator_attention_sizes", "7", []),
+    ("generator_attention_sizes", "4", ["architecture=resnet"]),
+    ("discriminator_attention_sizes", "32", []),
+    ("attention_value_channels", "quarter", []),
+    ("attention_query_block_size", "0", []),
+    ("regional_num_regions", "0", []),
+    ("regional_bank_size", "0", []),
+    ("weight_init", "he", []),
+    ("loss", "l2", []),
+    ("discriminator_loss_weight", "0", []),
+    ("penalty", "dragan", []),
+    ("penalty_weight", "-1", []),
+    ("wgan_div_k", "0", []),
+    ("wgan_div_p", "1", []),
+    ("weight_clip", "-0.01", []),
+    ("optimizer", "sgd", []),
+    ("generator_lr", "nan", []),
+    ("generator_lr", "-1e-4", []),
+    ("discriminator_lr", "inf", []),
+    ("beta_1", "1", []),
+    ("beta_2", "-0.1", []),
+    ("n_critic", "0", []),
+    ("batch_size", "0", []),
+    ("steps", "3000000000", []),
+    ("ema_decay", "2", []),
+    ("ema_decay", "nan", []),
+    ("ema_start", "-1", []),
+    ("mixed_precision", "fast", []),
+    ("jit_compile", "often", []),
+    ("seed", "-1", []),
+    ("log_every", "0", []),
+    ("sample_every", "0", []),
+    ("checkpoint_every", "0", []),
+    ("keep_checkpoints", "0", []),
+    ("eval_every", "-5", []),
+    ("eval_samples", "1", []),
+]
+
+
+def test_every_field_out_of_range_fails_on_the_command_line_before_anything_is_built(tmp_path, capsys):
+    from tfattngan.recipes import FREE_TEXT
+    from tfattngan.training.cli import main
+
+    fields = {field.name for field in dataclasses.fields(GANConfig)}
+    assert {name for name, _, _ in BAD_VALUES} == fields - set(FREE_TEXT)
+    out = tmp_path / "run"
+    started = time.perf_counter()
+    for name, value, extra in BAD_VALUES:
+        argv = ["--out", str(out)] + [part for assignment in extra for part in ("--set", assignment)]
+        assert main(argv + ["--set", f"{name}={value}"]) == 2, (name, value)
+        stdout, stderr = capsys.readouterr()
+        lines = stderr.strip().splitlines()
+        assert stdout == "" and len(lines) == 1 and lines[0].startswith("error: "), (name, value, stderr)
+        assert f"{name}=" in lines[0] and (f"--set {name}=" in lines[0] or f"--set '{name}=" in lines[0]), lines[0]
+        if (name, value) in {("image_size", "33"), ("ema_decay", "2"), ("generator_lr", "nan")}:
+            assert f"{name}={value} is out of range" in lines[0], lines[0]
+    assert not out.exists()
+    assert time.perf_counter() - started < 30  # no network was built, no data loaded
+    assert "must be a number in [0, 1)" in validate_message(GANConfig(ema_decay=2.0))
+    assert "one of 32, 64, 128 for architecture=resnet" in validate_message(GANConfig(architecture="resnet",
+                                                                                      image_size=16))
+
+
+def validate_message(config):
+    with pytest.raises(UserInputError) as error:
+        validate(config)
+    return str(error.value)
+
+
+def test_every_recipe_and_its_json_round_trip_validate():
+    for name, config in RECIPES.items():
+        assert validate(config) is config, name
+        assert validate(GANConfig.from_dict(json.loads(json.dumps(config.to_dict())))) == config
+    saved = {**get_recipe("quickstart").to_dict(), "steps": "many", "mixed_precision": 1}
+    assert "steps='many' has the wrong type" in validate_message(GANConfig.from_dict(saved))

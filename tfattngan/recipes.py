@@ -15,6 +15,7 @@ Example:
 
 import dataclasses
 import difflib
+import math
 import typing
 
 import keras
@@ -22,8 +23,10 @@ import tensorflow as tf
 
 from tfattngan import losses
 from tfattngan.errors import UserInputError
+from tfattngan.models import dcgan
 from tfattngan.models import dcgan_discriminator
 from tfattngan.models import dcgan_generator
+from tfattngan.models import resnet
 from tfattngan.models import resnet_discriminator
 from tfattngan.models import resnet_generator
 from tfattngan.models.common import NORMALIZATIONS
@@ -406,39 +409,227 @@ def apply_overrides(config, assignments):
         try:
             changes[name] = _parse(name, text.strip(), hints[name])
         except ValueError:
-            raise UserInputError(f"--set {assignment!r}: {text!r} is not a valid {hints[name]} for {name}.") from None
+            raise UserInputError(f"--set {assignment!r}: {text.strip()!r} is not a valid value for {name}, which "
+                                 f"is {_kind(hints[name])[1]}; give --set {name}=VALUE with one.") from None
     return validate(config.replace(**changes))
 
 
+INT_MAX = 2**31 - 1  # counts stay within int32, the range of TensorFlow's step and shape arithmetic
+SEED_MAX = 2**32 - 1  # keras.utils.set_random_seed seeds NumPy, whose seeds are 32-bit
+
+
+class Range(typing.NamedTuple):
+    """The numbers a config field allows: from `low` to `high`, each end closed or open.
+
+    Infinite ends are always open, so NaN and infinities are never in a range.
+
+    Example:
+
+    >>> rate = Range(0.0, low_open=True)
+    >>> rate.contains(1e-4), rate.contains(0.0), rate.contains(float("nan")), rate.describe()
+    (True, False, False, 'a number > 0')
+    >>> Range(1, INT_MAX, integer=True).describe()
+    'an integer from 1 to 2147483647'
+    """
+
+    low: float
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def contains(self, value):
+        """Whether `value` lies in the range."""
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def describe(self):
+        """The range in words."""
+        if self.integer:
+            return f"an integer from {self.low} to {self.high}"
+        if self.high == math.inf:
+            return f"a number {'>' if self.low_open else '>='} {self.low:g}"
+        return f"a number in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+
+def _counts(low):
+    return Range(low, INT_MAX, integer=True)
+
+
+_POSITIVE = Range(0.0, low_open=True)
+_UNIT_INTERVAL = Range(0.0, 1.0, high_open=True)
+# The range of every number field but `channels` (1 or 3); `image_size` must also be a size the architecture builds.
+RANGES = {
+    "image_size": _counts(1),
+    "center_crop": _counts(1),
+    "num_classes": _counts(0),
+    "latent_dim": _counts(1),
+    "generator_filters": _counts(1),
+    "discriminator_filters": _counts(1),
+    "attention_query_block_size": _counts(1),
+    "regional_num_regions": _counts(1),
+    "regional_bank_size": _counts(1),
+    "discriminator_loss_weight": _POSITIVE,
+    "penalty_weight": Range(0.0),
+    "wgan_div_k": _POSITIVE,  # Wu et al.: the divergence needs k > 0 and p > 1
+    "wgan_div_p": Range(1.0, low_open=True),
+    "weight_clip": _POSITIVE,
+    "generator_lr": _POSITIVE,
+    "discriminator_lr": _POSITIVE,
+    "beta_1": _UNIT_INTERVAL,
+    "beta_2": _UNIT_INTERVAL,
+    "n_critic": _counts(1),
+    "batch_size": _counts(1),
+    "steps": _counts(1),
+    "ema_decay": _UNIT_INTERVAL,
+    "ema_start": _counts(0),
+    "seed": Range(0, SEED_MAX, integer=True),
+    "log_every": _counts(1),
+    "sample_every": _counts(1),
+    "checkpoint_every": _counts(1),
+    "keep_checkpoints": _counts(1),
+    "eval_every": _counts(0),
+    "eval_samples": _counts(2),  # a covariance needs 2 images
+}
+# The value an error suggests where the field's default is `None`.
+_EXAMPLE_VALUES = {"center_crop": 160, "attention_query_block_size": 256, "weight_clip": 0.01, "ema_decay": 0.999}
+CHOICES = {
+    "architecture": ("dcgan", "resnet"), "loss": LOSSES, "penalty": PENALTIES,
+    "optimizer": ("adam", "rmsprop"), "generator_attention": ("none", "self", "regional"),
+    "generator_norm": NORMALIZATIONS, "discriminator_norm": NORMALIZATIONS,
+    "attention_value_channels": ("full", "half"), "weight_init": ("glorot", "dcgan"),
+}
+# Any text: labels (train.py keeps the safe characters of `recipe` for runs/RECIPE), and the data spec,
+# which load_source checks when it opens the data.
+FREE_TEXT = ("recipe", "source", "dataset")
+
+
+def _shown(value):
+    """A value as `--set` writes it."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _bad(name, value, allowed, example):
+    return UserInputError(
+        f"{name}={_shown(value)} is out of range: {name} must be {allowed}; "
+        f"choose one with --set {name}=VALUE, e.g. --set {name}={_shown(example)}."
+    )
+
+
+def _kind(hint):
+    """`(base type, words for it)` of a field's type hint."""
+    optional = typing.get_origin(hint) is typing.Union
+    base = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
+    words = {bool: "true or false", int: "an integer", float: "a number", str: "text"}.get(
+        base, "a comma-separated list of integers")
+    return base, words + (" or none" if optional else "")
+
+
+def _check_type(name, value, hint):
+    base, words = _kind(hint)
+    if value is None and typing.get_origin(hint) is typing.Union:
+        return
+    if _is_tuple(base):
+        fits = isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    elif base is float:
+        fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif base is int:
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        fits = isinstance(value, base)
+    if not fits:
+        raise UserInputError(f"{name}={value!r} has the wrong type: {name} must be {words}; "
+                             f"choose one with --set {name}=VALUE.")
+
+
+def _check_sizes(config):
+    """`image_size`, then the attention sizes, against what the architecture builds."""
+    if config.architecture == "resnet":
+        if config.image_size not in resnet.IMAGE_SIZES:
+            raise _bad("image_size", config.image_size, f"one of {', '.join(map(str, resnet.IMAGE_SIZES))} for "
+                       "architecture=resnet", min(resnet.IMAGE_SIZES, key=lambda s: abs(s - config.image_size)))
+        allowed = dict(zip(("generator", "discriminator"), resnet.block_sizes(config.image_size)))
+    else:
+        try:
+            sizes = dcgan.feature_sizes(config.image_size)
+        except ValueError:
+            nearest = 2 ** max(4, round(math.log2(max(config.image_size, 1))))
+            raise _bad("image_size", config.image_size, "a power of two >= 16 (16, 32, 64, 128, ...) for "
+                       "architecture=dcgan", nearest) from None
+        allowed = {"generator": sizes, "discriminator": sizes}
+    for network, sizes in allowed.items():
+        name = f"{network}_attention_sizes"
+        chosen = getattr(config, name)
+        if any(size not in sizes for size in chosen):
+            choices = ", ".join(map(str, sorted(set(sizes))))
+            raise _bad(name, chosen, f"feature-map sizes of this {config.image_size}-pixel {config.architecture} "
+                       f"{network}, from {choices} (empty for none)", sizes[len(sizes) // 2])
+
+
+def _check_combinations(config):
+    if config.channels not in (1, 3):
+        raise _bad("channels", config.channels, "1 (grey) or 3 (RGB)", 3)
+    if config.attention_value_channels == "half":
+        for network in ("generator", "discriminator"):
+            has_attention = getattr(config, f"{network}_attention_sizes") and (
+                network == "discriminator" or config.generator_attention != "none")
+            if has_attention and getattr(config, f"{network}_filters") < 2:
+                raise _bad(f"{network}_filters", getattr(config, f"{network}_filters"),
+                           "at least 2 with attention_value_channels=half (half the channels of a layer)", 2)
+    if config.architecture == "resnet" and config.generator_attention == "regional":
+        raise UserInputError("regional attention is built into the DCGAN architecture; use --set architecture=dcgan.")
+    if config.weight_init == "dcgan" and config.architecture != "dcgan":
+        raise UserInputError(
+            "weight_init=dcgan is Radford et al.'s scheme for architecture=dcgan; use --set weight_init=glorot.")
+    if config.num_classes and config.architecture != "resnet":
+        raise UserInputError(
+            "class-conditional models use architecture=resnet (conditional BN, projection D); "
+            "use --set architecture=resnet or --set num_classes=0.")
+
+
 def validate(config):
-    """Checks a config's choices, returning it; raises UserInputError.
+    """Checks every field of a config, returning it; raises UserInputError.
+
+    Each field's type, its range (`RANGES`) or choices (`CHOICES`), the
+    image and attention sizes the architecture builds, and the combinations
+    of fields that cannot work together. The first problem found is raised as
+    one line naming the field, its value, what it allows and the `--set` to
+    give; nothing is built.
 
     Example:
 
     >>> validate(GANConfig(loss="hinge")).loss
     'hinge'
+    >>> validate(GANConfig(ema_decay=2.0))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tfattngan.errors.UserInputError: ema_decay=2 is out of range: ema_decay must be a number in [0, 1); ...
     """
-    choices = {
-        "architecture": ("dcgan", "resnet"), "loss": LOSSES, "penalty": PENALTIES,
-        "optimizer": ("adam", "rmsprop"), "generator_attention": ("none", "self", "regional"),
-        "generator_norm": NORMALIZATIONS, "discriminator_norm": NORMALIZATIONS,
-        "attention_value_channels": ("full", "half"), "weight_init": ("glorot", "dcgan"),
-    }
-    for name, allowed in choices.items():
+    hints = typing.get_type_hints(GANConfig)
+    for field in dataclasses.fields(GANConfig):
+        _check_type(field.name, getattr(config, field.name), hints[field.name])
+    for name, allowed in CHOICES.items():
         if getattr(config, name) not in allowed:
-            raise UserInputError(f"{name}={getattr(config, name)!r} is not one of {', '.join(allowed)}.")
-    for name in ("batch_size", "steps", "n_critic", "latent_dim", "log_every", "sample_every",
-                 "checkpoint_every", "keep_checkpoints", "eval_samples"):
-        if getattr(config, name) < 1:
-            raise UserInputError(f"{name} must be at least 1, got {getattr(config, name)}.")
-    if config.eval_every < 0:
-        raise UserInputError(f"eval_every must be 0 (no FID during training) or a number of steps, got {config.eval_every}.")
-    if config.architecture == "resnet" and config.generator_attention == "regional":
-        raise UserInputError("regional attention is built into the DCGAN architecture; use architecture=dcgan.")
-    if config.weight_init == "dcgan" and config.architecture != "dcgan":
-        raise UserInputError("weight_init=dcgan is Radford et al.'s scheme for architecture=dcgan; use weight_init=glorot.")
-    if config.num_classes and config.architecture != "resnet":
-        raise UserInputError("class-conditional models use architecture=resnet (conditional BN, projection D).")
+            raise UserInputError(
+                f"{name}={getattr(config, name)!r} is not one of {', '.join(allowed)}; "
+                f"choose one with --set {name}=VALUE.")
+    for name, allowed in RANGES.items():
+        value = getattr(config, name)
+        if value is not None and not allowed.contains(value):
+            default = getattr(GANConfig, name)
+            example = _EXAMPLE_VALUES.get(name, default)
+            raise _bad(name, value, allowed.describe(), example)
+    _check_combinations(config)
+    _check_sizes(config)
     return config
 
 

@@ -45,9 +45,30 @@ _DISCRIMINATOR_WIDTHS = {
 }
 
 
-def _check(image_size, attention_sizes, sizes):
+IMAGE_SIZES = tuple(sorted(_GENERATOR_WIDTHS))
+
+
+def block_sizes(image_size):
+    """The feature-map sizes after each block: `(generator sizes, discriminator sizes)`.
+
+    These are the sizes self-attention can follow (`attention_sizes`).
+
+    Example:
+
+    >>> block_sizes(32)
+    ((8, 16, 32), (16, 8, 8, 8))
+    """
     if image_size not in _GENERATOR_WIDTHS:
-        raise ValueError(f"ResNet models come in {sorted(_GENERATOR_WIDTHS)} pixels, got {image_size}.")
+        raise ValueError(f"ResNet models come in {list(IMAGE_SIZES)} pixels, got {image_size}.")
+    generator = tuple(8 * 2**index for index in range(len(_GENERATOR_WIDTHS[image_size][1])))
+    discriminator, size = [], image_size
+    for downsample in _DISCRIMINATOR_WIDTHS[image_size][1]:
+        size = size // 2 if downsample else size
+        discriminator.append(size)
+    return generator, tuple(discriminator)
+
+
+def _check(attention_sizes, sizes):
     bad = [size for size in attention_sizes if size not in sizes]
     if bad:
         raise ValueError(f"attention sizes {bad} are not block outputs; choose from {sorted(set(sizes))}.")
@@ -111,9 +132,9 @@ def resnet_generator(image_size, channels, latent_dim=128, filters=64, num_class
     >>> [tuple(i.shape) for i in generator.inputs], generator.output_shape
     ([(None, 128), (None,)], (None, 32, 32, 3))
     """
-    inputs_widths, output_widths = _GENERATOR_WIDTHS.get(image_size, ((), ()))
-    sizes = [8 * 2**index for index in range(len(output_widths))]
-    _check(image_size, attention_sizes, sizes)
+    sizes = block_sizes(image_size)[0]
+    _check(attention_sizes, sizes)
+    inputs_widths, output_widths = _GENERATOR_WIDTHS[image_size]
     latent = keras.Input((latent_dim,), name="latent")
     labels = keras.Input((), dtype="int32", name="label") if num_classes else None
     width = filters * inputs_widths[0]
@@ -176,12 +197,9 @@ def resnet_discriminator(image_size, channels, filters=64, num_classes=0, attent
     >>> model.output_shape
     (None, 1)
     """
-    multipliers, downsample = _DISCRIMINATOR_WIDTHS.get(image_size, ((), ()))
-    sizes, size = [], image_size
-    for flag in downsample:
-        size = size // 2 if flag else size
-        sizes.append(size)
-    _check(image_size, attention_sizes, sizes)
+    sizes = block_sizes(image_size)[1]
+    _check(attention_sizes, sizes)
+    multipliers, downsample = _DISCRIMINATOR_WIDTHS[image_size]
     images = keras.Input((image_size, image_size, channels), name="images")
     labels = keras.Input((), dtype="int32", name="label") if num_classes else None
     x = images
