@@ -1,6 +1,8 @@
 import csv
 import io
 import json
+import os
+import shutil
 
 import keras
 import numpy as np
@@ -51,23 +53,30 @@ def test_resuming_with_another_model_is_refused(tmp_path):
         train(_config(steps=4, loss="wasserstein"), tmp_path, log_stream=io.StringIO())
 
 
-def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
-    train(_config(steps=2), tmp_path, log_stream=io.StringIO())
-    data = next((tmp_path / "checkpoints").glob("ckpt-2.data-*"))
-    data.write_bytes(b"not a checkpoint")
-    with pytest.raises(UserInputError, match="ckpt-2 could not be restored"):
-        train(_config(steps=4), tmp_path, log_stream=io.StringIO())
+def _checkpoint_numbers(folder):
+    return sorted(int(p.name.split("-")[1].split(".")[0]) for p in folder.glob("ckpt-*.index"))
 
 
-def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint_and_its_config(tmp_path):
     train(_config(steps=2), tmp_path, log_stream=io.StringIO())
-    # Resumed with absurd learning rates (which may change on resume), the weights blow up.
+    good_config = (tmp_path / "config.json").read_text()
+    # Resumed with absurd learning rates (which may change on resume), the weights blow up before the
+    # next checkpoint: config.json still holds the settings of ckpt-2, so the plain command resumes with them.
+    with pytest.raises(TrainingDivergedError, match=r"became .* at step \d+") as raised:
+        train(_config(steps=10, checkpoint_every=100, generator_lr=1e30, discriminator_lr=1e30), tmp_path,
+              log_stream=io.StringIO())
+    message = str(raised.value)
+    assert f"the last good checkpoint {tmp_path / 'checkpoints' / 'ckpt-2'} is kept" in message
+    assert "generator_lr=1e+30" in message and "--set generator_lr=1e+29 --set discriminator_lr=1e+29" in message
+    assert (tmp_path / "config.json").read_text() == good_config
+
+    # Checkpointing every step, the weights themselves become non-finite before a save.
     config = _config(steps=10, checkpoint_every=1, generator_lr=1e30, discriminator_lr=1e30)
     with pytest.raises(TrainingDivergedError, match=r"at step \d+") as raised:
         train(config, tmp_path, log_stream=io.StringIO())
     message = str(raised.value)
-    assert "last good one" in message and "ckpt-" in message
-    checkpoints = sorted(int(p.name.split("-")[1].split(".")[0]) for p in (tmp_path / "checkpoints").glob("ckpt-*.index"))
+    assert "last good checkpoint" in message and "ckpt-" in message
+    checkpoints = _checkpoint_numbers(tmp_path / "checkpoints")
     bad_step = int(message.split("at step ")[1].split(";")[0])
     assert checkpoints and max(checkpoints) < bad_step
     reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(tmp_path / "checkpoints")))
@@ -75,6 +84,63 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path):
         value = reader.get_tensor(name)
         if np.issubdtype(np.asarray(value).dtype, np.floating):
             assert np.all(np.isfinite(value)), name
+    # config.json is the config that wrote the latest checkpoint.
+    made_here = max(checkpoints) > 2
+    assert json.loads((tmp_path / "config.json").read_text())["generator_lr"] == (1e30 if made_here else 2e-4)
+
+
+def test_damaged_checkpoints_are_set_aside_and_the_run_resumes_from_the_newest_good_one(tmp_path):
+    from tfattngan.recipes import build_gan
+    from tfattngan.training.loop import training_checkpoint
+
+    checkpoints = tmp_path / "checkpoints"
+    train(_config(steps=6), tmp_path, log_stream=io.StringIO())
+    assert _checkpoint_numbers(checkpoints) == [2, 4, 6]
+    reference = {int(r["step"]): (float(r["d_loss"]), float(r["g_loss"])) for r in _rows(tmp_path)}
+    data = next(checkpoints.glob("ckpt-6.data-*"))
+    flipped = bytearray(data.read_bytes())
+    flipped[len(flipped) // 2] ^= 0x10
+    data.write_bytes(bytes(flipped))
+    (checkpoints / "ckpt-4.index").write_bytes((checkpoints / "ckpt-4.index").read_bytes()[:100])
+    damaged = {path.name: path.read_bytes() for path in checkpoints.glob("ckpt-[46].*")}
+
+    out = io.StringIO()
+    summary = train(_config(steps=8), tmp_path, log_stream=out)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("Skipped checkpoint")]
+    assert len(lines) == 2, out.getvalue()
+    assert all(line.endswith(f"resuming from {checkpoints / 'ckpt-2'}.") for line in lines), lines
+    assert "ckpt-6, " in lines[0] and "Checksum does not match" in lines[0]
+    assert "ckpt-4, " in lines[1] and "sstable" in lines[1]
+    # Nothing was deleted: the damaged files wait, unchanged, in skipped/.
+    assert {path.name: path.read_bytes() for path in (checkpoints / "skipped").iterdir()} == damaged
+    # The run went on from step 2 exactly as the first one did.
+    rows = {int(r["step"]): (float(r["d_loss"]), float(r["g_loss"])) for r in _rows(tmp_path)}
+    assert summary.step == 8 and sorted(rows) == list(range(1, 9))
+    for step in (3, 4, 5, 6):
+        np.testing.assert_allclose(rows[step], reference[step], rtol=1e-5, err_msg=f"step {step}")
+    # Saving and pruning went on from the recorded good ones: the manager keeps the newest three.
+    assert _checkpoint_numbers(checkpoints) == [4, 6, 8]
+    state = tf.train.get_checkpoint_state(str(checkpoints))
+    assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == ["ckpt-4", "ckpt-6", "ckpt-8"]
+
+    # A newer checkpoint with non-finite weights, which no state file names, is skipped too.
+    gan = build_gan(_config())
+    nan_checkpoint = training_checkpoint(gan)
+    nan_checkpoint.restore(str(checkpoints / "ckpt-8"))
+    gan.generator.weights[0].assign(gan.generator.weights[0] * np.nan)
+    nan_checkpoint.write(str(checkpoints / "ckpt-10"))
+    out = io.StringIO()
+    again = train(_config(steps=8), tmp_path, log_stream=out)
+    assert again.step == 8 and again.checkpoint == str(checkpoints / "ckpt-8")
+    assert "ckpt-10, which could not be restored (its weights are not finite)" in out.getvalue()
+
+    # When no checkpoint restores, the run stops with a clear error and leaves every file as it is.
+    for index in checkpoints.glob("ckpt-*.index"):
+        index.write_bytes(b"")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(UserInputError, match=r"no checkpoint in .*checkpoints could be restored \(the newest, .*ckpt-8"):
+        train(_config(steps=10), tmp_path, log_stream=io.StringIO())
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
 def test_a_regional_attention_run_samples_with_real_training_images(tmp_path):
@@ -116,3 +182,12 @@ def test_a_loaded_generator_reproduces_the_trainers_samples(tmp_path):
     assert float(tf.reduce_max(tf.abs(ema - raw))) > 1e-4
     with pytest.raises(UserInputError, match="not a training run"):
         load_generator(tmp_path / "samples")
+    # Loading only reads: a copy holding just the config and checkpoints gains no folders.
+    copy = tmp_path.parent / f"{tmp_path.name}-copy"
+    shutil.copytree(tmp_path / "checkpoints", copy / "checkpoints")
+    shutil.copy(tmp_path / "config.json", copy)
+    assert load_generator(copy).step == 2
+    assert sorted(os.listdir(copy)) == ["checkpoints", "config.json"]
+    with pytest.raises(UserInputError, match="not a training run"):
+        load_generator(copy / "missing")
+    assert not (copy / "missing").exists()

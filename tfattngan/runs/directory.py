@@ -2,9 +2,11 @@
 
 Layout::
 
-    RUN/config.json        the resolved config
+    RUN/config.json        the resolved config of the latest checkpoint
+    RUN/train.lock         held by the process that trains the run (`RunLock`)
     RUN/checkpoints/       tf.train.CheckpointManager checkpoints (the latest N)
     RUN/checkpoints/best/  the checkpoint with the lowest FID, and best.json (with --eval-every)
+    RUN/checkpoints/skipped/  checkpoints that could not be restored, set aside on resuming
     RUN/logs/              TensorBoard event files
     RUN/samples/           sample grids and attention maps, one PNG per sample step
     RUN/losses.csv         the logged losses, one row per logged step
@@ -31,26 +33,35 @@ RESUMABLE_FIELDS = frozenset(
 class RunDirectory:
     """Paths of a run directory and its config and checkpoint files.
 
+    Making one creates nothing: readers (evaluation, export) leave the
+    directory as it is; training calls `create_folders` first.
+
     Args:
-        path: the run directory; created when missing.
+        path: the run directory.
 
     Example:
 
-    >>> import tempfile
+    >>> import os, tempfile
     >>> run = RunDirectory(tempfile.mkdtemp())
     >>> run.saved_config() is None
     True
     >>> run.save_config(GANConfig(steps=3))
-    >>> run.saved_config().steps
-    3
+    >>> run.saved_config().steps, sorted(os.listdir(run.path))
+    (3, ['config.json'])
+    >>> run.create_folders()
+    >>> sorted(os.listdir(run.path))
+    ['checkpoints', 'config.json', 'logs', 'samples']
     """
 
     def __init__(self, path):
         self.path = pathlib.Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise UserInputError(f"--out {self.path} is a file; give a directory for the run.")
-        for folder in ("checkpoints", "logs", "samples"):
-            (self.path / folder).mkdir(parents=True, exist_ok=True)
+
+    def create_folders(self):
+        """Creates the run directory and its `checkpoints/`, `logs/` and `samples/` folders."""
+        for folder in (self.checkpoint_dir, self.log_dir, self.samples_dir):
+            folder.mkdir(parents=True, exist_ok=True)
 
     @property
     def config_path(self):

@@ -15,6 +15,7 @@ import tensorflow as tf
 from tfattngan import recipes
 from tfattngan.errors import UserInputError
 from tfattngan.gan import GAN
+from tfattngan.runs.checkpoint_files import restore_failure_reason
 from tfattngan.runs.directory import RunDirectory
 
 
@@ -76,7 +77,7 @@ class TrainedGenerator:
 
 
 def load_generator(run_dir, checkpoint=None, use_ema=True):
-    """The generator of the run in `run_dir`, restored from a checkpoint.
+    """The generator of the run in `run_dir`, restored from a checkpoint; `run_dir` is only read.
 
     Args:
         run_dir: a directory written by `tfattngan.training.train` (or
@@ -92,7 +93,7 @@ def load_generator(run_dir, checkpoint=None, use_ema=True):
 
     Raises:
         UserInputError: `run_dir` is not a run, has no checkpoint, or its
-            checkpoint does not belong to its config.
+            checkpoint cannot be restored (damaged, or from another model).
 
     Example: see `TrainedGenerator`.
     """
@@ -119,8 +120,8 @@ def load_generator(run_dir, checkpoint=None, use_ema=True):
         status = tf.train.Checkpoint(**objects).restore(str(checkpoint))
         status.expect_partial().assert_existing_objects_matched()
     except Exception as error:  # unreadable, truncated or from another model
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         raise UserInputError(
-            f"checkpoint {checkpoint} does not fit the run's config ({reason}); give a checkpoint of this run."
+            f"checkpoint {checkpoint} does not fit the run's config ({restore_failure_reason(error)}); "
+            "give an undamaged checkpoint of this run (resuming the training sets damaged ones aside)."
         ) from None
     return TrainedGenerator(config=config, gan=gan, step=step, checkpoint=str(checkpoint), is_ema=is_ema)

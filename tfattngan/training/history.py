@@ -1,6 +1,7 @@
 """The record of a run: a CSV of logged values, TensorBoard summaries, a curves plot."""
 
 import csv
+import io
 import os
 
 import numpy as np
@@ -14,7 +15,7 @@ class TrainingLog:
 
     On resume from step `resume_step`, rows logged after that step (by a
     run that stopped before its next checkpoint) are dropped so that the
-    CSV continues without duplicates.
+    CSV continues without duplicates, and so is a last row cut short.
 
     Args:
         csv_path: the CSV file.
@@ -30,6 +31,10 @@ class TrainingLog:
     >>> log.scalars(20, {"d_loss": 1.0, "g_loss": 0.75, "fid": 80.0})
     >>> log.read()["fid"].tolist()
     [nan, 80.0]
+    >>> with open(log.csv_path, "a") as handle:
+    ...     _ = handle.write("3")  # a row cut short
+    >>> TrainingLog(log.csv_path, None, resume_step=20).read()["step"].tolist()
+    [10.0, 20.0]
     """
 
     def __init__(self, csv_path, log_dir, resume_step=0):
@@ -43,9 +48,11 @@ class TrainingLog:
         if not os.path.exists(self.csv_path):
             return [], ["step"]
         with open(self.csv_path, newline="") as handle:
-            reader = csv.DictReader(handle)
-            columns = list(reader.fieldnames or ["step"])
-            rows = [row for row in reader if int(row["step"]) <= resume_step]
+            text = handle.read()
+        # A row cut short (by a kill or a full disk while appending) ends without a newline: drop it.
+        reader = csv.DictReader(io.StringIO(text[: text.rfind("\n") + 1]))
+        columns = list(reader.fieldnames or ["step"])
+        rows = [row for row in reader if int(row["step"]) <= resume_step]
         return rows, columns
 
     def _rewrite(self):

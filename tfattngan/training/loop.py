@@ -1,5 +1,6 @@
-"""The training loop: resume, train, log, draw, checkpoint, stop cleanly."""
+"""The training loop: lock the run, resume, train, log, draw, checkpoint, stop cleanly."""
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -15,12 +16,19 @@ from tfattngan.data import make_dataset
 from tfattngan.errors import UserInputError
 from tfattngan.recipes import build_gan
 from tfattngan.recipes import validate
+from tfattngan.runs.checkpoint_files import checkpoint_prefixes
+from tfattngan.runs.checkpoint_files import newest_restorable
+from tfattngan.runs.checkpoint_files import record_checkpoints
+from tfattngan.runs.checkpoint_files import remove_unfinished_saves
+from tfattngan.runs.checkpoint_files import set_aside
 from tfattngan.runs.directory import RunDirectory
+from tfattngan.runs.lock import RunLock
 from tfattngan.training.history import TrainingLog
 from tfattngan.training.pictures import image_grid
 from tfattngan.training.pictures import save_attention_maps
 from tfattngan.training.pictures import save_png
 from tfattngan.training.progress import ProgressLine
+from tfattngan.write_errors import reported_write_failures
 
 
 class TrainingDivergedError(UserInputError):
@@ -170,17 +178,23 @@ def training_checkpoint(gan):
 class _Loop:
     """The state of one call of `train`; see there."""
 
-    def __init__(self, config, run_dir, strategy, source, log_stream):
-        self.run = RunDirectory(run_dir)
+    def __init__(self, config, run, strategy, source, log_stream):
+        self.run = run
+        self.strategy = strategy
+        self.chief = is_chief(strategy)
+        self.log_stream = log_stream if self.chief else open(os.devnull, "w")
+        self.manager = None
         self.source = source or load_source(config.dataset)
         self.config = resolve_config(config, self.source)
         self.run.check_resumable(self.config)
-        self.strategy = strategy or tf.distribute.get_strategy()
+        if self.chief:
+            with self._writing(f"the folders of {self.run.path}"):
+                self.run.create_folders()
+                for folder in (self.run.checkpoint_dir, self.run.best_checkpoint_dir):
+                    remove_unfinished_saves(folder)
         with self.strategy.scope():
             self.gan = build_gan(self.config)
         self.checkpoint = training_checkpoint(self.gan)
-        self.chief = is_chief(self.strategy)
-        self.manager = self.run.checkpoint_manager(self.checkpoint, self.config.keep_checkpoints)
         self._restore()
         if self.gan.bank_size and self.step == 0:
             self.gan.fill_banks(self._bank_images())
@@ -188,18 +202,20 @@ class _Loop:
         # Every worker evaluates (the same weights give the same FID) so that all take part in the best saves.
         self.best = self.run.best_fid()
         best_dir = self.run.best_checkpoint_dir
-        if not self.chief:
+        if self.chief:
+            self.manager = self.run.checkpoint_manager(self.checkpoint, self.config.keep_checkpoints)
+        else:
             # Other workers must take part in every save; they write to a scratch directory.
             self.scratch = tempfile.TemporaryDirectory(prefix="tfattngan-worker-")
             self.manager = tf.train.CheckpointManager(self.checkpoint, self.scratch.name, max_to_keep=1)
             best_dir = os.path.join(self.scratch.name, "best")
-        else:
-            self.run.save_config(self.config)
         self.best_manager = tf.train.CheckpointManager(
             self.checkpoint, str(best_dir), max_to_keep=1, checkpoint_name="best"
         )
-        self.log = TrainingLog(self.run.losses_csv, self.run.log_dir, resume_step=self.step) if self.chief else None
-        self.log_stream = log_stream if self.chief else open(os.devnull, "w")
+        self.log = None
+        if self.chief:
+            with self._writing(self._log_files):
+                self.log = TrainingLog(self.run.losses_csv, self.run.log_dir, resume_step=self.step)
         self.latest_samples = None
         self.latest_attention = None
 
@@ -207,21 +223,44 @@ class _Loop:
     def step(self):
         return int(self.gan.step.numpy())
 
+    @property
+    def _log_files(self):
+        return f"the training log ({self.run.losses_csv}, {self.run.log_dir})"
+
     def _restore(self):
-        latest = self.manager.latest_checkpoint
-        if latest is None:
-            return
-        try:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-            # The learning rates may change on resume; the checkpoint holds the old ones.
-            self.gan.generator_optimizer.learning_rate = self.config.generator_lr
-            self.gan.discriminator_optimizer.learning_rate = self.config.discriminator_lr
-        except Exception as error:  # any failure to read it: truncated, foreign, mismatched
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        """Restores the newest checkpoint that reads and holds finite weights.
+
+        Newer ones that fail are skipped with one line each and, by the
+        chief, moved to `checkpoints/skipped/` (nothing is deleted); the
+        chief then records the kept ones as the manager's state, so that
+        its later saves and pruning go on from there.
+        """
+        prefixes = checkpoint_prefixes(self.run.checkpoint_dir)
+        restored, skipped = newest_restorable(prefixes, self._restore_one)
+        if restored is None and skipped:
+            newest, reason = skipped[0]
             raise UserInputError(
-                f"checkpoint {latest} could not be restored ({reason}); delete it to resume from an "
-                "earlier one, or give a new --out."
-            ) from None
+                f"no checkpoint in {self.run.checkpoint_dir} could be restored (the newest, {newest}: {reason}); "
+                "they were left as they are: give a new --out, or move them away to start the run again."
+            )
+        if restored is None:
+            return
+        # The learning rates may change on resume; the checkpoint holds the old ones.
+        self.gan.generator_optimizer.learning_rate = self.config.generator_lr
+        self.gan.discriminator_optimizer.learning_rate = self.config.discriminator_lr
+        if not self.chief:
+            return
+        with self._writing(f"the checkpoint records in {self.run.checkpoint_dir}"):
+            for prefix, reason in skipped:
+                moved = set_aside(prefix)
+                print(f"Skipped checkpoint {prefix}, which could not be restored ({reason}): moved it to {moved}; "
+                      f"resuming from {restored}.", file=self.log_stream, flush=True)
+            record_checkpoints(self.run.checkpoint_dir, prefixes[: prefixes.index(restored) + 1])
+
+    def _restore_one(self, prefix):
+        self.checkpoint.restore(prefix).assert_existing_objects_matched()
+        if not bool(_all_finite(self.gan.weights)):
+            raise ValueError("its weights are not finite")
 
     def _fid_evaluator(self):
         """The FID evaluator of `eval_every`, made up front so that missing weights fail at once."""
@@ -240,14 +279,16 @@ class _Loop:
         step = self.step
         fid = float(self.evaluator.fid(self.gan))
         if not np.isfinite(fid):
-            raise TrainingDivergedError(f"FID became {fid} at step {step}; {self._kept()}.")
+            raise TrainingDivergedError(f"FID became {fid} at step {step}; {self._kept()}. {self._advice()}")
         improved = self.best is None or fid < self.best["fid"]
         if improved:
             self.best = {"step": step, "fid": fid, "checkpoint": self.save_checkpoint(self.best_manager)}
             if self.chief:
-                self.run.save_best_fid(self.best)
+                with self._writing(self.run.best_checkpoint_dir / "best.json"):
+                    self.run.save_best_fid(self.best)
         if self.chief:
-            self.log.scalars(step, {"fid": fid, "best_fid": self.best["fid"]})
+            with self._writing(self._log_files):
+                self.log.scalars(step, {"fid": fid, "best_fid": self.best["fid"]})
             print(f"step {step}: FID {fid:.2f} ({self.config.eval_samples} samples)"
                   + (" (best so far)" if improved else f"; best {self.best['fid']:.2f} at step {self.best['step']}"),
                   file=self.log_stream, flush=True)
@@ -261,30 +302,63 @@ class _Loop:
         return next(iter(dataset))["images"]
 
     def _kept(self):
+        """Which checkpoint a failure leaves as the one to resume from."""
+        if self.manager is None:
+            return "the run's checkpoints are left as they are"
         latest = self.manager.latest_checkpoint
-        return f"the last good one ({latest}) is kept" if latest else "and none had been written before"
+        return f"the last good checkpoint {latest} is kept" if latest else "no checkpoint had been written yet"
+
+    def _writing(self, what):
+        """A failed write of `what` inside the block becomes one `WriteFailedError` saying what is kept."""
+        return reported_write_failures(what, self._kept())
+
+    def _advice(self):
+        """What to change after a divergence, with the values that diverged."""
+        generator_lr, discriminator_lr = self.config.generator_lr, self.config.discriminator_lr
+        kept = f" ({self.run.config_path} holds the settings of that checkpoint)" if self.manager.latest_checkpoint else ""
+        return (f"Lower the learning rates (this run used generator_lr={generator_lr:g}, "
+                f"discriminator_lr={discriminator_lr:g}), e.g. --set generator_lr={generator_lr / 10:g} "
+                f"--set discriminator_lr={discriminator_lr / 10:g}, or add a penalty, then run again to resume{kept}.")
 
     def save_checkpoint(self, manager=None):
+        """Saves a checkpoint of the current step; the chief then records the config that made it."""
+        manager = manager or self.manager
+        step = self.step
         if not bool(_all_finite(self.gan.weights)):
             raise TrainingDivergedError(
-                f"weights are not finite at step {self.step}; no checkpoint was written, {self._kept()}. "
-                "Lower the learning rates and run again to resume."
+                f"weights are not finite at step {step}; no checkpoint was written, {self._kept()}. {self._advice()}"
             )
-        return (manager or self.manager).save(checkpoint_number=self.step)
+        with self._writing(f"the checkpoint of step {step} in {manager.directory}"):
+            path = manager.save(checkpoint_number=step)
+        if self.chief:
+            with self._writing(self.run.config_path):
+                self.run.save_config(self.config)
+        return path
 
     def draw(self):
         if not self.chief:
             return
         step = self.step
         grid = image_grid(self.gan.generate(64, seed=self.config.seed).numpy(), columns=8)
-        self.latest_samples = str(self.run.samples_dir / f"step_{step:06d}.png")
-        save_png(grid, self.latest_samples)
-        self.log.image(step, "samples", grid)
         probe = self.gan.attention_maps(4, seed=self.config.seed)
-        if probe is not None:
-            images, maps = probe
-            self.latest_attention = str(self.run.samples_dir / f"attention_step_{step:06d}.png")
-            save_attention_maps(images.numpy(), maps[-1].numpy(), self.latest_attention)
+        with self._writing(f"the samples in {self.run.samples_dir}"):
+            samples = str(self.run.samples_dir / f"step_{step:06d}.png")
+            save_png(grid, samples)
+            self.latest_samples = samples
+            if probe is not None:
+                images, maps = probe
+                attention = str(self.run.samples_dir / f"attention_step_{step:06d}.png")
+                save_attention_maps(images.numpy(), maps[-1].numpy(), attention)
+                self.latest_attention = attention
+        with self._writing(self._log_files):
+            self.log.image(step, "samples", grid)
+
+    def record(self):
+        """Plots the curves and flushes the logs (chief only)."""
+        with self._writing(self.run.curves_png):
+            self.log.plot(self.run.curves_png)
+        with self._writing(self._log_files):
+            self.log.flush()
 
     def run_steps(self, stop_at):
         config = self.config
@@ -303,8 +377,7 @@ class _Loop:
             if bad:
                 raise TrainingDivergedError(
                     f"{', '.join(bad)} became {metrics[bad[0]]} at step {self.step}; the run stopped without "
-                    f"writing a checkpoint, {self._kept()}. Lower the learning rates (--set generator_lr=... "
-                    "discriminator_lr=...) or add a penalty, then run again to resume."
+                    f"writing a checkpoint, {self._kept()}. {self._advice()}"
                 )
             step = self.step
             window_steps += 1
@@ -312,33 +385,75 @@ class _Loop:
             if self.chief and (step % config.log_every == 0 or step == stop_at):
                 elapsed = time.perf_counter() - window_start
                 rates = {"steps_per_sec": window_steps / elapsed, "images_per_sec": window_steps * images_per_step / elapsed}
-                self.log.scalars(step, {**metrics, **self.gan.attention_weights(), **rates})
+                with self._writing(self._log_files):
+                    self.log.scalars(step, {**metrics, **self.gan.attention_weights(), **rates})
                 window_start, window_steps = time.perf_counter(), 0
             if self.chief and (step % config.sample_every == 0 or step == stop_at):
                 self.draw()
-                self.log.plot(self.run.curves_png)
-                self.log.flush()
+                self.record()
             if step % config.checkpoint_every == 0 or step == stop_at:
                 self.save_checkpoint()
             if self.evaluator is not None and (step % config.eval_every == 0 or step == stop_at):
                 self.evaluate()
         progress.finish()
 
+    def train(self, stop_at):
+        """Runs to `stop_at` (or Ctrl-C / SIGTERM), then returns the `RunSummary`."""
+        previous = signal.signal(signal.SIGTERM, _raise_interrupted) if _in_main_thread() else None
+        interrupted = False
+        try:
+            self.run_steps(stop_at)
+        except KeyboardInterrupt:
+            interrupted = True
+            print(f"\nInterrupted at step {self.step}; saving a checkpoint.", file=self.log_stream)
+            self.save_checkpoint()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        if not interrupted and self.manager.latest_checkpoint is None:
+            self.save_checkpoint()
+        if self.chief:
+            if self.latest_samples is None:
+                self.draw()
+            self.record()
+        return RunSummary(
+            run_dir=str(self.run.path),
+            step=self.step,
+            checkpoint=str(self.manager.latest_checkpoint),
+            samples=str(self.latest_samples or ""),
+            curves=str(self.run.curves_png),
+            attention_maps=self.latest_attention,
+            interrupted=interrupted,
+            best_checkpoint=self.best["checkpoint"] if self.best else None,
+            best_fid=self.best["fid"] if self.best else None,
+        )
+
 
 def train(config, run_dir, strategy=None, source=None, stop_at=None, log_stream=None):
     """Trains (or resumes) a run and returns a `RunSummary`.
 
     If `run_dir` holds checkpoints of the same config, training resumes from
-    the latest one, continuing the step count, optimiser state, EMA weights
-    and data position; it runs until step `config.steps` (or `stop_at`).
-    Ctrl-C (or SIGTERM) stops it cleanly after saving a checkpoint; a NaN or
-    infinite loss stops it with `TrainingDivergedError`, keeping the last
-    good checkpoint. With `config.eval_every` set, the FID of
+    the newest one that restores with finite weights, continuing the step
+    count, optimiser state, EMA weights and data position; newer ones that
+    cannot be restored (truncated, bit-flipped) are moved to
+    `checkpoints/skipped/`, with one line each saying why. It runs until
+    step `config.steps` (or `stop_at`). Ctrl-C (or SIGTERM) stops it cleanly
+    after saving a checkpoint; a NaN or infinite loss stops it with
+    `TrainingDivergedError`, keeping the last good checkpoint and, in
+    `config.json`, the config that made it (`config.json` is written with
+    every checkpoint). A write that fails (full disk, file-size limit)
+    stops it with a `WriteFailedError` naming what was not written.
+    With `config.eval_every` set, the FID of
     `config.eval_samples` generated images against as many training images
     is computed at the start, every `eval_every` steps and at the end
     (Inception weights from `$TFATTNGAN_INCEPTION_WEIGHTS`), logged as
     `fid`, and the checkpoint with the best FID is kept in
     `checkpoints/best/` apart from the latest ones.
+
+    One process at a time trains a run: the run's `RunLock` is held for the
+    whole call (by the chief alone in a multi-worker run; the other workers
+    write into scratch folders), and a second writer fails at once with
+    `UserInputError` naming the process that holds it.
 
     Args:
         config: a `GANConfig`.
@@ -360,37 +475,11 @@ def train(config, run_dir, strategy=None, source=None, stop_at=None, log_stream=
     >>> summary.step, summary.interrupted
     (2, False)
     """
-    loop = _Loop(config, run_dir, strategy, source, log_stream)
-    stop_at = stop_at or loop.config.steps
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if _in_main_thread() else None
-    interrupted = False
-    try:
-        loop.run_steps(stop_at)
-    except KeyboardInterrupt:
-        interrupted = True
-        print(f"\nInterrupted at step {loop.step}; saving a checkpoint.", file=loop.log_stream)
-        loop.save_checkpoint()
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-    if not interrupted and loop.manager.latest_checkpoint is None:
-        loop.save_checkpoint()
-    if loop.chief:
-        if loop.latest_samples is None:
-            loop.draw()
-        loop.log.plot(loop.run.curves_png)
-        loop.log.flush()
-    return RunSummary(
-        run_dir=str(loop.run.path),
-        step=loop.step,
-        checkpoint=str(loop.manager.latest_checkpoint),
-        samples=str(loop.latest_samples or ""),
-        curves=str(loop.run.curves_png),
-        attention_maps=loop.latest_attention,
-        interrupted=interrupted,
-        best_checkpoint=loop.best["checkpoint"] if loop.best else None,
-        best_fid=loop.best["fid"] if loop.best else None,
-    )
+    strategy = strategy or tf.distribute.get_strategy()
+    run = RunDirectory(run_dir)
+    with RunLock(run.path) if is_chief(strategy) else contextlib.nullcontext():
+        loop = _Loop(config, run, strategy, source, log_stream)
+        return loop.train(stop_at or loop.config.steps)
 
 
 def _in_main_thread():
