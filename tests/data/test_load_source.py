@@ -64,6 +64,11 @@ CASES = {
     "single npy": (_file("data.npz", _npy_bytes(IMAGES)), "it holds a single .npy array"),
     "bad tfds spec": (lambda folder: "tfds:", "bad tfds data ''"),
     "unknown tfds name": (lambda folder: "tfds:no_such_data_set_here", "no tensorflow-datasets data set named"),
+    # refused before tensorflow-datasets is called, which would raise its own multi-line ValueError
+    "tfds name with a space": (lambda folder: "tfds:fashion mnist", "bad tfds data set name 'fashion mnist': write"),
+    "tfds name with ..": (lambda folder: "tfds:../mnist:train", "bad tfds data set name '../mnist'"),
+    "tfds config with ..": (lambda folder: "tfds:mnist/..:1.0.0:test", "bad tfds data set name 'mnist/..:1.0.0'"),
+    "tfds name with a slash": (lambda folder: "tfds:/etc/mnist", "bad tfds data set name '/etc/mnist'"),
 }
 
 

@@ -22,6 +22,9 @@ DOWNLOAD_URL = "https://storage.googleapis.com/"
 SHUFFLE_BUFFER = 10000
 # NAME[/CONFIG][:VERSION][:SPLIT]; a split may itself hold ":" ("train[:10%]").
 _SPEC = re.compile(r"^(?P<name>[^:]+?(?::\d+\.\d+\.\d+)?)(?::(?P<split>.+))?$")
+# NAME[/CONFIG][:VERSION] as tensorflow-datasets writes them (its naming._NAME_REG without namespaces and
+# builder arguments); a config's dots only separate words, so no "." or ".." path part gets through.
+_NAME = re.compile(r"^[A-Za-z]\w*(/[\w+-]+(\.[\w+-]+)*)?(:\d+\.\d+\.\d+)?$", re.ASCII)
 
 
 def network_reachable(url=DOWNLOAD_URL, timeout=3.0):
@@ -66,16 +69,28 @@ def parse_tfds_spec(spec):
     """Splits `"NAME[:SPLIT]"` into `(name, split)`; the split defaults to `"train"`.
 
     `NAME` may carry a config and a version, as in tensorflow-datasets
-    (`"celeb_a"`, `"cifar10:3.0.2"`, `"mnist/config:1.0.0"`).
+    (`"celeb_a"`, `"cifar10:3.0.2"`, `"mnist/config:1.0.0"`); a name that
+    tensorflow-datasets would not accept (spaces, `..`, other characters)
+    is refused here, before tensorflow-datasets is called.
 
     Example:
 
     >>> parse_tfds_spec("mnist"), parse_tfds_spec("cifar10:3.0.2:test[:10%]")
     (('mnist', 'train'), ('cifar10:3.0.2', 'test[:10%]'))
+    >>> parse_tfds_spec("../mnist")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tfattngan.errors.UserInputError: bad tfds data set name '../mnist': ...
     """
     match = _SPEC.match(spec)
     if match is None:
         raise UserInputError(f"bad tfds data {spec!r}; write tfds:NAME or tfds:NAME:SPLIT, e.g. tfds:mnist:train.")
+    if not _NAME.match(match["name"]):
+        raise UserInputError(
+            f"bad tfds data set name {match['name']!r}: write tfds:NAME[/CONFIG][:VERSION][:SPLIT] with a NAME of "
+            "letters, digits and _ starting with a letter, e.g. tfds:mnist or tfds:celeb_a:train "
+            "(names: https://www.tensorflow.org/datasets/catalog)."
+        )
     return match["name"], match["split"] or "train"
 
 
@@ -172,8 +187,8 @@ def load_tfds(spec, data_dir=None):
     ...
     tfattngan.errors.UserInputError: no tensorflow-datasets data set named 'no_such_data_set'; see ...
     """
-    tfds = _import_tfds()
     name, split = parse_tfds_spec(spec)
+    tfds = _import_tfds()
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
