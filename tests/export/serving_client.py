@@ -3,8 +3,9 @@
 Run in a fresh process by the export tests, it plays a user who received an
 exported SavedModel without this package. For each job it loads the
 SavedModel, calls `serving_default` twice on the job's inputs, calls
-`generate` for a few seeds, provokes the two input errors, and saves what it
-saw to the job's output `.npz`. It fails if `tfattngan` was imported.
+`generate` for a few seeds, provokes the input errors (counts out of range,
+a narrow latent, too many latent rows, NaN and inf latents, bad labels), and
+saves what it saw to the job's output `.npz`. It fails if `tfattngan` was imported.
 """
 
 import json
@@ -32,7 +33,17 @@ def run_job(job):
               for seed in (3, 4)}
     again = generate(num_samples=tf.constant(4), seed=tf.constant(3, tf.int64))["images_uint8"]
     narrow = dict(inputs, latent=tf.zeros([len(inputs["latent"]), job["latent_dim"] - 1]))
-    errors = {}
+    rows = {"latent": tf.zeros([257, job["latent_dim"]])}  # one over the default max_samples
+    if "label" in inputs:
+        rows["label"] = tf.zeros([257], tf.int32)
+    latent = inputs["latent"].numpy()
+    nan, inf = latent.copy(), latent.copy()
+    nan[1, 2], inf[0, 0], inf[4, 1] = np.nan, np.inf, -np.inf
+    errors = {
+        "too_many_rows": _error(lambda: serve(**rows)),
+        "nan_latent": _error(lambda: serve(**dict(inputs, latent=tf.constant(nan)))),
+        "inf_latent": _error(lambda: serve(**dict(inputs, latent=tf.constant(inf)))),
+    }
     if "label" in inputs:
         errors["bad_label"] = _error(lambda: serve(**dict(inputs, label=inputs["label"] + 1000)))
     np.savez(

@@ -75,6 +75,12 @@ def test_bad_inputs_get_messages_that_say_what_to_send(fresh_process):
         assert "num_samples must be between 1 and 256" in str(served["too_few"]) and "[0]" in str(served["too_few"])
         narrow = str(served["narrow_latent"])
         assert f"latent must have shape [batch, {latent_dim}]" in narrow and f"[5 {latent_dim - 1}]" in narrow, narrow
+        rows = str(served["too_many_rows"])
+        assert "latent must have between 1 and 256 rows" in rows and f"[257 {latent_dim}]" in rows, rows
+        assert "--max-samples" in rows
+        for key, count in (("nan_latent", 1), ("inf_latent", 2)):
+            text = str(served[key])
+            assert "latent must hold finite numbers only (no NaN or inf" in text and f"values:] [{count}]" in text, text
     bad_label = str(fresh_process["resnet_conditional"]["bad_label"])
     assert "label must be class indices in [0, 10)" in bad_label and "[1000 1003 1007 1009 1003]" in bad_label
 
@@ -95,7 +101,7 @@ def test_saved_model_cli_runs_the_serving_signature(name, families, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "out" / "images_uint8.npy"), to_uint8(images))
 
 
-def test_saved_model_cli_runs_generate_and_names_a_wrong_latent_width(families, fresh_process, tmp_path):
+def test_saved_model_cli_runs_generate_and_names_a_wrong_latent_width_and_nan(families, fresh_process, tmp_path):
     family = families["dcgan_self_attention"]
     result = _saved_model_cli("--dir", str(family.savedmodel), "--signature_def", "generate",
                               "--input_exprs", "num_samples=4;seed=3", "--outdir", str(tmp_path / "out"))
@@ -106,6 +112,12 @@ def test_saved_model_cli_runs_generate_and_names_a_wrong_latent_width(families, 
                               "--inputs", f"latent={tmp_path / 'narrow.npy'}")
     assert result.returncode != 0
     assert "Cannot feed value of shape (2, 63) for Tensor serving_default_latent:0, which has shape (None, 64)" in (
+        result.stderr), result.stderr[-2000:]
+    np.save(tmp_path / "nan.npy", np.full((2, 64), np.nan, "float32"))  # the check in the graph, in the C++ loader
+    result = _saved_model_cli("--dir", str(family.savedmodel), "--signature_def", "serving_default",
+                              "--inputs", f"latent={tmp_path / 'nan.npy'}")
+    assert result.returncode != 0
+    assert "latent must hold finite numbers only (no NaN or inf" in result.stderr and "values:] [128]" in (
         result.stderr), result.stderr[-2000:]
 
 

@@ -10,6 +10,8 @@ from tfattngan.errors import UserInputError
 from tfattngan.export import QUANTIZATIONS
 from tfattngan.export import TFLiteGenerator
 from tfattngan.export import convert_to_tflite
+from tfattngan.export.tflite_grid import write_sample_grid
+from tfattngan.export.tflite_runtime import CHUNK_SIZE
 from tfattngan.pixels import to_uint8
 
 # One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
@@ -89,6 +91,28 @@ def test_a_fixed_batch_model_runs_any_count_in_chunks(families, dcgan_tflite):
     assert generator.batch_size == 2
     images = generator.generate(family.inputs["latent"])  # 5 latents: chunks of 2, 2 and a padded 1
     assert np.abs(images - family.keras_images).max() <= 1e-4
+
+
+def test_an_open_batch_model_runs_a_large_count_in_chunks_and_refuses_what_a_grid_cannot_hold(
+        families, fresh_process, dcgan_tflite, tmp_path):
+    """150 latents run in chunks of CHUNK_SIZE: the interpreter never holds more, the images stay right."""
+    family = families["dcgan_self_attention"]
+    generator = TFLiteGenerator(dcgan_tflite["none"], num_threads=1)
+    latents = np.concatenate([family.inputs["latent"], np.random.default_rng(1).normal(size=(145, 64))])
+    images = generator.generate(latents)
+    assert images.shape == (150, 32, 32, 3)
+    assert np.abs(images[:5] - family.keras_images).max() <= 1e-4
+    assert [tuple(d["shape"]) for d in generator.interpreter.get_input_details()] == [(CHUNK_SIZE, 64)]
+    assert np.abs(images[-5:] - generator.generate(latents[-5:])).max() <= 1e-5  # the padded last chunk's rows
+    uint8 = generator.sample_uint8(150, seed=3)
+    assert uint8.dtype == np.uint8 and uint8.shape == (150, 32, 32, 3)
+    assert np.abs(uint8[:4].astype(int) - fresh_process[family.name]["seed3"]).max() <= 1
+    with pytest.raises(UserInputError, match=r"latents must be finite numbers .* got 6 non-finite values"):
+        generator.generate(np.where(np.arange(64) < 2, np.nan, latents[:3]))  # rows of 2 NaN each: 6
+    with pytest.raises(UserInputError, match=r"--num-samples 77285 makes a grid of 9488 x 9454 pixels; .* at most "
+                                             r"89478485 pixels .* which is 77284 images of 32x32"):
+        write_sample_grid(generator, 77_285, 0, tmp_path / "grid.png")  # refused before any image is made
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_tf_lite_runs_the_model_when_litert_is_not_installed(families, dcgan_tflite, monkeypatch):

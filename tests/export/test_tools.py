@@ -2,6 +2,8 @@
 
 import json
 import os
+import resource
+import shutil
 import stat
 import subprocess
 import sys
@@ -26,6 +28,17 @@ def _tool(script, *arguments):
                           cwd=ROOT, timeout=600)
 
 
+def _limited_tool(limit, script, *arguments):
+    """The tool started in a child process whose files cannot grow past `limit` bytes (RLIMIT_FSIZE)."""
+    return subprocess.Popen([sys.executable, str(ROOT / script), *map(str, arguments)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+
+
+def _files(folder):
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
 def _one_error_line(result):
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2, result.stderr[-2000:]
@@ -33,7 +46,7 @@ def _one_error_line(result):
     return lines[0]
 
 
-def test_export_convert_generate_and_benchmark_from_the_command_line(families, tmp_path):
+def test_export_convert_generate_and_benchmark_from_the_command_line(families, capfd, tmp_path):
     run, models = families["dcgan_self_attention"].run_dir, tmp_path / "gan"
     tflite, grid = tmp_path / "gen.tflite", tmp_path / "grid.png"
 
@@ -61,6 +74,11 @@ def test_export_convert_generate_and_benchmark_from_the_command_line(families, t
     assert np.abs(picture - image_grid(served)).max() <= 1  # the same latents as `generate`; float rounding aside
     other = generate(num_samples=tf.constant(6), seed=tf.constant(4, tf.int64))["images_uint8"].numpy()
     assert np.abs(picture - image_grid(other)).max() > 1
+    capfd.readouterr()
+    assert generate_main([str(tflite), "--num-samples", "100000", "--out", str(grid)]) == 2  # once a bare RuntimeError
+    line, = capfd.readouterr().err.strip().splitlines()[-1:]
+    assert line.startswith("error: --num-samples 100000 makes a grid of ") and "77284 images of 32x32" in line, line
+    assert np.array_equal(np.asarray(Image.open(grid)), picture.astype(np.uint8))
 
     result = _tool("tflite/benchmark.py", tflite, "--threads", 1, "--runs", 5, "--json", "-")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -94,3 +112,36 @@ def test_user_errors_of_the_other_tools_say_what_to_give(families, capfd, tmp_pa
     assert "missing.tflite does not exist" in lines[2]
     assert "--runs: expected a positive integer, got '0'" in lines[3]
     assert sorted(os.listdir(tmp_path)) == ["gan", "notes.tflite"] and os.listdir(models / "1") == []
+
+
+def test_a_file_size_limit_fails_each_writing_tool_in_one_line_and_keeps_what_was_there(families, tmp_path):
+    """Export, convert and generate past RLIMIT_FSIZE (the kernel refuses the write, as on a full disk).
+
+    Each tool exits 2 with one line naming what it could not write; the
+    version, the .tflite file and the grid written before are unchanged and
+    no temporary file or folder remains.
+    """
+    family = families["dcgan_self_attention"]
+    models = tmp_path / "gan"
+    shutil.copytree(family.savedmodel, models / "1")
+    tflite, grid = tmp_path / "gen.tflite", tmp_path / "grid.png"
+    assert _tool("tflite/convert.py", models / "1", "--out", tflite).returncode == 0
+    grid.write_bytes(b"the grid of an earlier run")
+    before = _files(tmp_path)
+    limit = 4096  # the SavedModel's files, the 90 kB .tflite file and a 16-image grid are all larger
+    jobs = {  # at once: each job is mostly TensorFlow's start-up
+        "export": _limited_tool(limit, "export/export_savedmodel.py", family.run_dir, "--out", models),
+        "convert": _limited_tool(limit, "tflite/convert.py", models / "1", "--out", tflite, "--quantize", "float16"),
+        "generate": _limited_tool(limit, "tflite/generate.py", tflite, "--out", grid),
+    }
+    lines = {}
+    for name, job in jobs.items():
+        stdout, stderr = job.communicate(timeout=600)
+        lines[name] = _one_error_line(subprocess.CompletedProcess(job.args, job.returncode, stdout, stderr))
+    assert lines["export"].startswith(f"error: could not write the SavedModel {models / '2'} (File too large); "
+                                      f"no partial export was left (other versions in {models} are untouched)")
+    assert lines["convert"].startswith(f"error: could not write the TFLite file {tflite} (File too large); "
+                                       "no partial file was left (a file there before is kept)")
+    assert lines["generate"].startswith(f"error: could not write the grid {grid} (File too large); ")
+    assert _files(tmp_path) == before  # nothing changed, nothing added (no .2.tmp-* folder, no .tmp-* file)
+    assert sorted(path.name for path in tmp_path.rglob(".*")) == []

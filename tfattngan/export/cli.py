@@ -9,11 +9,36 @@ file descriptor 2; they are silenced while a tool runs, so that a failure
 reads as one line.
 """
 
+import argparse
 import dataclasses
 
 from tfattngan.cli import ArgumentParser
 from tfattngan.cli import positive_int
 from tfattngan.cli import run_tool
+
+
+def max_samples_int(text):
+    """An argparse type: an integer `max_samples` (1 to `MAX_SAMPLES_LIMIT`, the int32 range).
+
+    Example:
+
+    >>> max_samples_int("256")
+    256
+    >>> max_samples_int("3000000000")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an integer from 1 to 2147483647 (requests are counted in int32), got '3000000000'
+    """
+    from tfattngan.export.signatures import MAX_SAMPLES_LIMIT
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_SAMPLES_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 1 to {MAX_SAMPLES_LIMIT} (requests are counted in int32), got {text!r}")
+    return value
 
 
 def export_parser():
@@ -31,8 +56,8 @@ def export_parser():
     parser.add_argument("run_dir", help="a training run directory (train.py --out)")
     parser.add_argument("--out", required=True, help="the TF Serving model directory, e.g. models/NAME")
     parser.add_argument("--version", type=positive_int, help="version number (default: one above the highest, or 1)")
-    parser.add_argument("--max-samples", type=positive_int, default=DEFAULT_MAX_SAMPLES,
-                        help=f"largest num_samples of `generate` ({DEFAULT_MAX_SAMPLES})")
+    parser.add_argument("--max-samples", type=max_samples_int, default=DEFAULT_MAX_SAMPLES,
+                        help=f"largest num_samples of `generate` and batch of `serving_default` ({DEFAULT_MAX_SAMPLES})")
     parser.add_argument("--checkpoint", help="a checkpoint path (default: the run's latest)")
     parser.add_argument("--no-ema", action="store_true", help="export the raw weights even if the run keeps an EMA")
     return parser
@@ -46,7 +71,7 @@ def _export(args):
     weights = "EMA" if result.is_ema else "raw"
     return dataclasses.asdict(result), (
         f"Exported {args.run_dir} (step {result.step}, {weights} weights, {result.checkpoint}) to {result.path} "
-        f"with signatures serving_default, generate (num_samples <= {args.max_samples}) and metadata")
+        f"with signatures serving_default and generate (at most {args.max_samples} images a request) and metadata")
 
 
 def export_main(argv=None):
@@ -118,15 +143,11 @@ def generate_parser():
 
 
 def _generate(args):
-    from tfattngan.atomic_files import atomic_file
+    from tfattngan.export.tflite_grid import write_sample_grid
     from tfattngan.export.tflite_runtime import TFLiteGenerator
-    from tfattngan.training.pictures import image_grid
-    from tfattngan.training.pictures import save_png
 
     generator = TFLiteGenerator(args.model, args.threads)
-    images = generator.sample(args.num_samples, seed=args.seed)
-    with atomic_file(args.out) as scratch:
-        save_png(image_grid(images), scratch)
+    write_sample_grid(generator, args.num_samples, args.seed, args.out)
     result = {"path": str(args.out), "num_samples": args.num_samples, "seed": args.seed,
               "interpreter": generator.interpreter_name, "threads": generator.num_threads}
     return result, (f"Wrote {args.num_samples} images (seed {args.seed}) from {args.model} to {args.out} "

@@ -18,7 +18,9 @@ from tfattngan.errors import UserInputError
 from tfattngan.atomic_files import atomic_directory
 from tfattngan.export.serving_layout import version_path
 from tfattngan.export.signatures import GeneratorSignatures
+from tfattngan.export.signatures import check_max_samples
 from tfattngan.runs.trained import load_generator
+from tfattngan.write_errors import reported_write_failures
 
 DEFAULT_MAX_SAMPLES = 256
 
@@ -48,14 +50,17 @@ def export_generator(generator, path, *, max_samples=DEFAULT_MAX_SAMPLES, num_cl
         latent_dim, seed)` and the labels cycle through the classes, so a
         seed always gives the same images.
 
-    The directory appears complete or not at all (`atomic_directory`).
+    The directory appears complete or not at all (`atomic_directory`), also
+    when the disk is full or the folder read-only (a `WriteFailedError`
+    naming it).
 
     Args:
         generator: a `tfattngan.GAN`, a `TrainedGenerator` (from
             `load_generator`) or a Keras sampling model (inputs `latent` and
             optionally `label`).
         path: the SavedModel directory to create; it must not exist.
-        max_samples: the largest `num_samples` that `generate` accepts.
+        max_samples: the largest `num_samples` of `generate` and batch of
+            `serving_default`, from 1 to `MAX_SAMPLES_LIMIT` (2**31 - 1).
             Defaults to `256`.
         num_classes: the class count of a bare class-conditional Keras
             model; ignored for a GAN or `TrainedGenerator`. Defaults to `None`.
@@ -64,8 +69,9 @@ def export_generator(generator, path, *, max_samples=DEFAULT_MAX_SAMPLES, num_cl
         `path` as a `pathlib.Path`.
 
     Raises:
-        UserInputError: `path` exists, `max_samples < 1`, or a conditional
-            Keras model comes without `num_classes`.
+        UserInputError: `path` exists, `max_samples` is out of range, a
+            conditional Keras model comes without `num_classes`, or
+            (`WriteFailedError`) the SavedModel cannot be written.
 
     Example:
 
@@ -81,12 +87,12 @@ def export_generator(generator, path, *, max_samples=DEFAULT_MAX_SAMPLES, num_cl
     >>> images["images_uint8"].shape
     TensorShape([2, 16, 16, 1])
     """
-    if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
-        raise UserInputError(f"max_samples must be a positive integer, got {max_samples!r}.")
+    check_max_samples(max_samples)
     model, classes = _model_and_classes(generator, num_classes)
     signatures = GeneratorSignatures(model, model.inputs[0].shape[-1], classes, max_samples)
     path = pathlib.Path(path)
-    with atomic_directory(path) as scratch:
+    kept = f"no partial export was left (other versions in {path.parent} are untouched)"
+    with reported_write_failures(f"the SavedModel {path}", kept), atomic_directory(path) as scratch:
         archive = keras.export.ExportArchive()
         # No archive.track(model): the endpoints capture every variable they use, and tracking the model too
         # stores each weight twice (2x the files and the server's memory; keras-team/keras#23553, Keras 3.15).
@@ -121,8 +127,8 @@ def export_run(run_dir, out, version=None, *, max_samples=DEFAULT_MAX_SAMPLES, c
         out: the model directory (`models/NAME`); created when missing.
         version: int version number. Defaults to one above the highest
             existing version, or 1. An existing version is never replaced.
-        max_samples: the largest `num_samples` of the `generate` signature.
-            Defaults to `256`.
+        max_samples: the largest `num_samples` of `generate` and batch of
+            `serving_default` (see `export_generator`). Defaults to `256`.
         checkpoint: a checkpoint path. Defaults to the run's latest.
         use_ema: export the EMA weights when the run keeps them. Defaults to
             True.
@@ -131,8 +137,9 @@ def export_run(run_dir, out, version=None, *, max_samples=DEFAULT_MAX_SAMPLES, c
         A `ServingExport`.
 
     Raises:
-        UserInputError: not a run, no usable checkpoint, or the version
-            exists.
+        UserInputError: `max_samples` out of range, not a run, no usable
+            checkpoint, the version exists, or (`WriteFailedError`) it
+            cannot be written.
 
     Example:
 
@@ -145,6 +152,7 @@ def export_run(run_dir, out, version=None, *, max_samples=DEFAULT_MAX_SAMPLES, c
     >>> export_run(run, models).version, export_run(run, models).version
     (1, 2)
     """
+    check_max_samples(max_samples)
     path = version_path(out, version)
     generator = load_generator(run_dir, checkpoint=checkpoint, use_ema=use_ema)
     export_generator(generator, path, max_samples=max_samples)

@@ -27,6 +27,7 @@ from tfattngan.export.metadata import with_tflite_metadata
 from tfattngan.export.signatures import SERVING
 from tfattngan.gan import cycled_labels
 from tfattngan.gan import seeded_latents
+from tfattngan.write_errors import reported_write_failures
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 REPRESENTATIVE_SAMPLES = 100
@@ -139,8 +140,8 @@ def convert_to_tflite(savedmodel_dir, out, quantize="none", *, batch_size=None):
 
     Raises:
         UserInputError: an unknown quantisation, an unreadable SavedModel,
-            or a graph that needs ops outside TFLite's builtins (named in
-            the message).
+            a graph that needs ops outside TFLite's builtins (named in the
+            message), or (`WriteFailedError`) `out` cannot be written.
 
     Example:
 
@@ -173,6 +174,7 @@ def convert_to_tflite(savedmodel_dir, out, quantize="none", *, batch_size=None):
         raise UserInputError(f"{savedmodel_dir} {needs}; it cannot run on builtin ops alone.") from None
     if metadata:
         flatbuffer = with_tflite_metadata(flatbuffer, metadata)
-    with atomic_file(out) as scratch:
-        scratch.write_bytes(flatbuffer)
+    with reported_write_failures(f"the TFLite file {out}", "no partial file was left (a file there before is kept)"):
+        with atomic_file(out) as scratch:
+            scratch.write_bytes(flatbuffer)
     return len(flatbuffer)

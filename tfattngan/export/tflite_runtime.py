@@ -16,6 +16,10 @@ from tfattngan.export.metadata import tflite_metadata
 from tfattngan.export.signatures import SERVING
 from tfattngan.gan import cycled_labels
 from tfattngan.gan import seeded_latents
+from tfattngan.pixels import to_uint8
+
+CHUNK_SIZE = 64  # rows per invoke of an open-batch model: its activations are sized for this, whatever the count
+
 
 def load_interpreter(path, num_threads=None):
     """`(interpreter, name)` for a `.tflite` file: LiteRT, else `tf.lite`.
@@ -60,9 +64,12 @@ def load_interpreter(path, num_threads=None):
 class TFLiteGenerator:
     """A converted generator: latents (and labels) in, images out.
 
-    Runs the `serving_default` signature. A model converted with an open
-    batch dimension runs any batch at once (the input is resized); one
-    converted with a fixed batch runs in chunks of that size. The file's
+    Runs the `serving_default` signature in chunks of a fixed size: a model
+    converted with an open batch dimension in chunks of up to `CHUNK_SIZE`
+    (the input is resized once), one converted with a fixed batch in chunks of
+    that size, so the interpreter's memory does not grow with the count.
+    Latents must be finite: the checks of the SavedModel's signature do not
+    survive the conversion, so they are made here. The file's
     metadata (`tfattngan.export.metadata`) gives `num_classes`, so `sample`
     cycles the labels of a class-conditional model by itself.
 
@@ -81,11 +88,19 @@ class TFLiteGenerator:
     >>> generator = TFLiteGenerator(folder / "gen.tflite", num_threads=1)
     >>> generator.latent_dim, generator.num_classes, generator.batch_size, generator.interpreter_name
     (8, 0, None, 'ai_edge_litert')
+    >>> generator.image_shape
+    (16, 16, 1)
     >>> images = generator.sample(3, seed=0)
     >>> images.shape
     (3, 16, 16, 1)
     >>> bool(np.array_equal(generator.generate(seeded_latents(3, 8, seed=0)), images))
     True
+    >>> bool(np.array_equal(generator.sample_uint8(3, seed=0), to_uint8(images)))
+    True
+    >>> generator.generate(np.full((2, 8), np.inf))
+    Traceback (most recent call last):
+    ...
+    tfattngan.errors.UserInputError: latents must be finite numbers (no NaN or inf, which give all-NaN images); got 16 non-finite values.
     >>> generator.feed(seeded_latents(1, 8, seed=0))  # low level: set the inputs, then invoke
     >>> generator.interpreter.invoke()
     """
@@ -107,6 +122,7 @@ class TFLiteGenerator:
         latent_shape = inputs["latent"]["shape_signature"]
         self.latent_dim = int(latent_shape[-1])
         self.batch_size = None if latent_shape[0] == -1 else int(latent_shape[0])
+        self.image_shape = tuple(int(size) for size in outputs["images"]["shape_signature"][1:])
         self.conditional = "label" in inputs
         self.metadata = tflite_metadata(pathlib.Path(path).read_bytes())
         if self.conditional and not (self.metadata or {}).get("num_classes"):
@@ -120,21 +136,7 @@ class TFLiteGenerator:
 
         Example: see the class.
         """
-        latents = np.asarray(latents, np.float32)
-        if latents.ndim != 2 or latents.shape[1] != self.latent_dim or not len(latents):
-            raise UserInputError(f"latents must have shape [N >= 1, {self.latent_dim}], got {latents.shape}.")
-        labels = None if labels is None or not self.conditional else np.asarray(labels, np.int32)
-        if self.conditional and (labels is None or labels.shape != (len(latents),)):
-            raise UserInputError(f"{self.path} is class-conditional; give one int label per latent.")
-        step = self.batch_size or len(latents)
-        images = []
-        for start in range(0, len(latents), step):
-            chunk = slice(start, start + step)
-            count = len(latents[chunk])
-            self.feed(*self._padded(latents[chunk], None if labels is None else labels[chunk]))
-            self.interpreter.invoke()
-            images.append(self.interpreter.get_tensor(self._images)[:count])
-        return np.concatenate(images)
+        return np.concatenate([images for _, images in self._chunks(latents, labels)])
 
     def sample(self, count, seed=0):
         """`count` images from `seeded_latents(count, latent_dim, seed)`, as the SavedModel's `generate` draws them.
@@ -143,9 +145,44 @@ class TFLiteGenerator:
 
         Example: see the class.
         """
+        return self.generate(*self._seeded_inputs(count, seed))
+
+    def sample_uint8(self, count, seed=0):
+        """`sample(count, seed)` as uint8 `[count, S, S, C]`, converted chunk by chunk.
+
+        Holds the count's latents and uint8 images, a quarter of the float
+        images `sample` returns.
+
+        Example: see the class.
+        """
+        images = np.empty((count, *self.image_shape), np.uint8)
+        for start, chunk in self._chunks(*self._seeded_inputs(count, seed)):
+            images[start:start + len(chunk)] = to_uint8(chunk).numpy()
+        return images
+
+    def _seeded_inputs(self, count, seed):
         latents = seeded_latents(count, self.latent_dim, seed).numpy()
-        labels = cycled_labels(count, self.num_classes).numpy() if self.conditional else None
-        return self.generate(latents, labels)
+        return latents, (cycled_labels(count, self.num_classes).numpy() if self.conditional else None)
+
+    def _chunks(self, latents, labels):
+        """Yields `(start, float32 images)` for each chunk of the checked inputs."""
+        latents = np.asarray(latents, np.float32)
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim or not len(latents):
+            raise UserInputError(f"latents must have shape [N >= 1, {self.latent_dim}], got {latents.shape}.")
+        non_finite = int(np.size(latents) - np.count_nonzero(np.isfinite(latents)))
+        if non_finite:
+            raise UserInputError("latents must be finite numbers (no NaN or inf, which give all-NaN images); "
+                                 f"got {non_finite} non-finite values.")
+        labels = None if labels is None or not self.conditional else np.asarray(labels, np.int32)
+        if self.conditional and (labels is None or labels.shape != (len(latents),)):
+            raise UserInputError(f"{self.path} is class-conditional; give one int label per latent.")
+        step = self.batch_size or min(CHUNK_SIZE, len(latents))
+        for start in range(0, len(latents), step):
+            chunk = slice(start, start + step)
+            count = len(latents[chunk])
+            self.feed(*self._padded(step, latents[chunk], None if labels is None else labels[chunk]))
+            self.interpreter.invoke()
+            yield start, self.interpreter.get_tensor(self._images)[:count]
 
     def feed(self, latents, labels=None):
         """Sets the inputs of the next `interpreter.invoke()`, resizing them when the batch changes.
@@ -166,10 +203,11 @@ class TFLiteGenerator:
         for name, array in arrays.items():
             self.interpreter.set_tensor(self._inputs[name], array)
 
-    def _padded(self, latents, labels):
-        """A last chunk of a fixed-batch model, padded to the batch size."""
-        missing = (self.batch_size or len(latents)) - len(latents)
+    @staticmethod
+    def _padded(step, latents, labels):
+        """A last chunk, padded to `step` rows (so the interpreter keeps its size)."""
+        missing = step - len(latents)
         if missing:
-            latents = np.concatenate([latents, np.zeros((missing, self.latent_dim), np.float32)])
+            latents = np.concatenate([latents, np.zeros((missing, latents.shape[1]), np.float32)])
             labels = None if labels is None else np.concatenate([labels, np.zeros(missing, np.int32)])
         return latents, labels

@@ -8,6 +8,19 @@ from PIL import Image
 from tfattngan.pixels import to_uint8
 
 
+def grid_shape(count, height, width, columns=None, padding=2):
+    """`(grid height, grid width, columns)` of `image_grid` for `count` images of `height x width`.
+
+    Example:
+
+    >>> grid_shape(6, 4, 4, columns=3)
+    (14, 20, 3)
+    """
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    return rows * (height + padding) + padding, columns * (width + padding) + padding, columns
+
+
 def image_grid(images, columns=None, padding=2):
     """Tiles `[N, H, W, C]` images (float in [-1, 1] or uint8) into one uint8 image.
 
@@ -28,11 +41,8 @@ def image_grid(images, columns=None, padding=2):
     if images.dtype != np.uint8:
         images = to_uint8(images).numpy()
     count, height, width, channels = images.shape
-    columns = columns or math.ceil(math.sqrt(count))
-    rows = math.ceil(count / columns)
-    grid = np.full(
-        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels), 255, np.uint8
-    )
+    grid_height, grid_width, columns = grid_shape(count, height, width, columns, padding)
+    grid = np.full((grid_height, grid_width, channels), 255, np.uint8)
     for index, image in enumerate(images):
         row, column = divmod(index, columns)
         top, left = padding + row * (height + padding), padding + column * (width + padding)
