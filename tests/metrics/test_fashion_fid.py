@@ -10,6 +10,7 @@ from tests.data.idx_reference import read_idx_reference
 from tests.metrics.references import numpy_mmd_unbiased
 from tfattngan.metrics import FIDEvaluator
 from tfattngan.metrics import evaluate_features
+from tfattngan.metrics.inception.weights import has_logits
 
 # One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
 pytestmark = [pytest.mark.xdist_group("fashion_fid"), needs(FASHION, WEIGHTS)]
@@ -43,7 +44,7 @@ def test_fid_and_kid_separate_real_data_from_noisy_data(evaluated):
     assert 10.0 < train.fid < 100.0  # two samples of one distribution: the small-sample bias (66 measured)
     assert noisy.fid > 150.0 and noisy.fid > 2.5 * train.fid  # 270 measured
     assert abs(train.kid) < 0.01 and noisy.kid > 0.1
-    assert train.inception_score is None  # the .npz weights have no logits
+    assert (train.inception_score is not None) == has_logits(WEIGHTS)  # IS only from an archive with the logits
 
 
 def test_kid_of_inception_features_equals_the_mmd_formula(evaluated):

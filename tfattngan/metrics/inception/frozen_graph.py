@@ -14,6 +14,13 @@ the other networks. The logits are computed as the original Inception
 Score code does: pool_3 `[N, 2048]` times the weights of
 `softmax/logits/MatMul` (its hard-coded batch of 1 is thereby avoided; like
 that code, no bias is added).
+
+The graph's batch norms are `BatchNormWithGlobalNormalization` ops, which
+TensorFlow removed in GraphDef version 9: a graph of that age still
+imports, but no function made from it runs ("Op
+BatchNormWithGlobalNormalization is not available in GraphDef version
+...", the 2474 of TF 2.21). They are therefore rewritten, before import,
+into the equivalent `FusedBatchNormV3` in inference mode.
 """
 
 import pathlib
@@ -58,6 +65,55 @@ def read_graph_def(path):
     return graph_def
 
 
+DEPRECATED_BATCH_NORM = "BatchNormWithGlobalNormalization"
+
+
+def without_deprecated_batch_norm(graph_def):
+    """A copy of `graph_def` whose `BatchNormWithGlobalNormalization` nodes are `FusedBatchNormV3` ones.
+
+    Each node `NAME` with inputs `(t, mean, variance, beta, gamma)` becomes a
+    `FusedBatchNormV3` of the same name in inference mode with the same
+    epsilon, scale `gamma` if `scale_after_normalization` else ones
+    (`NAME/unit_scale`, `OnesLike(beta)`), and offset `beta`: the same
+    `(t - mean) / sqrt(variance + epsilon) * scale + beta`, in an op that
+    today's TensorFlow runs. Other nodes are copied unchanged.
+
+    Example:
+
+    >>> graph_def = tf.compat.v1.GraphDef()
+    >>> node = graph_def.node.add(name="conv/batchnorm", op=DEPRECATED_BATCH_NORM,
+    ...                           input=["conv/Conv2D", "m", "v", "beta", "gamma"])
+    >>> node.attr["variance_epsilon"].f, node.attr["scale_after_normalization"].b = 0.001, False
+    >>> ones, fused = without_deprecated_batch_norm(graph_def).node
+    >>> ones.name, ones.op, list(ones.input)
+    ('conv/batchnorm/unit_scale', 'OnesLike', ['beta'])
+    >>> fused.name, fused.op, list(fused.input), fused.attr["is_training"].b
+    ('conv/batchnorm', 'FusedBatchNormV3', ['conv/Conv2D', 'conv/batchnorm/unit_scale', 'beta', 'm', 'v'], False)
+    """
+    rewritten = tf.compat.v1.GraphDef()
+    rewritten.versions.CopyFrom(graph_def.versions)
+    rewritten.library.CopyFrom(graph_def.library)
+    for node in graph_def.node:
+        if node.op != DEPRECATED_BATCH_NORM:
+            rewritten.node.add().CopyFrom(node)
+            continue
+        t, mean, variance, beta, gamma = node.input
+        dtype = node.attr["T"]
+        scale = gamma
+        if not node.attr["scale_after_normalization"].b:
+            scale = f"{node.name}/unit_scale"
+            ones = rewritten.node.add(name=scale, op="OnesLike", input=[beta], device=node.device)
+            ones.attr["T"].CopyFrom(dtype)
+        fused = rewritten.node.add(
+            name=node.name, op="FusedBatchNormV3", input=[t, scale, beta, mean, variance], device=node.device
+        )
+        fused.attr["T"].CopyFrom(dtype)
+        fused.attr["U"].CopyFrom(dtype)
+        fused.attr["epsilon"].f = node.attr["variance_epsilon"].f
+        fused.attr["is_training"].b = False
+    return rewritten
+
+
 def _graph_function(graph_def):
     """A concrete function `[N, 299, 299, 3]` float32 -> `(pool_3 [N, D], logits [N, L])`.
 
@@ -76,7 +132,8 @@ def _graph_function(graph_def):
     def import_graph():
         images = tf.compat.v1.placeholder(tf.float32, [None, INPUT_SIZE, INPUT_SIZE, 3], name="fid_images")
         pool, matmul = tf.compat.v1.import_graph_def(
-            graph_def, input_map={INPUT: images}, return_elements=[POOL, LOGITS_MATMUL], name="inception"
+            without_deprecated_batch_norm(graph_def), input_map={INPUT: images},
+            return_elements=[POOL, LOGITS_MATMUL], name="inception",
         )
         features = tf.reshape(pool, [-1, pool.shape[-1]])
         outputs.update(images=images, features=features, logits=tf.matmul(features, matmul.inputs[1]))

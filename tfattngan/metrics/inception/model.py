@@ -12,27 +12,32 @@ from tfattngan.metrics.inception.weights import resolve_weights_path
 _feature_functions = weakref.WeakKeyDictionary()
 
 
-def inception_feature_model(weights_path=None):
-    """The FID Inception-v3 network to pool_3, with its weights loaded.
+def inception_feature_model(weights_path=None, logits=False):
+    """The FID Inception-v3 network to pool_3 (and its logits), with its weights loaded.
 
     The network FID, KID and FID-style statistics are conventionally
     computed with: the TensorFlow `inception-2015-12-05` graph up to its
-    2048 pool_3 features (no classifier head). Its weights come from
-    `fid_inception_v3_weights.npz`, a NumPy archive of that network's
-    float32 arrays; they are read from disk, never downloaded.
+    2048 pool_3 features, and, for the Inception Score, its 1008 classifier
+    logits. Its weights come from `fid_inception_v3_weights.npz`, a NumPy
+    archive of that network's float32 arrays (the logits only in archives
+    converted from the graph, `python -m tfattngan.metrics.inception.convert`);
+    they are read from disk, never downloaded.
 
     Args:
         weights_path: path-like to the `.npz` archive, or `None` to read
             the path from the environment variable
             `TFATTNGAN_INCEPTION_WEIGHTS`. Defaults to `None`.
+        logits: bool, whether the model also returns the logits (the
+            archive must hold them, see `has_logits`). Defaults to `False`.
 
     Returns:
         A `keras.Model` from `[N, 299, 299, 3]` float32 inputs in
-        `[-1, 0.9921875]` (see `preprocess_images`) to `[N, 2048]` features.
+        `[-1, 0.9921875]` (see `preprocess_images`) to `[N, 2048]` features,
+        or to `[features, [N, 1008] logits]` with `logits`.
 
     Raises:
         UserInputError: no path is given, or the file is missing, corrupt
-            or not the FID Inception archive.
+            or not the FID Inception archive (or lacks asked-for logits).
 
     Example:
 
@@ -48,7 +53,7 @@ def inception_feature_model(weights_path=None):
     ...     assert model.output_shape == (None, 2048)
     """
     weights_path = resolve_weights_path(weights_path)  # fail before building the network
-    return load_inception_weights(inception_feature_network(), weights_path)
+    return load_inception_weights(inception_feature_network(logits=logits), weights_path)
 
 
 def feature_function(model):

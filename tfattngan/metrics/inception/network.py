@@ -3,6 +3,7 @@
 import keras
 
 INPUT_SIZE = 299
+CLASSES = 1008  # the logits of the original graph's softmax layer
 FLOAT32 = "float32"  # every layer, whatever the global policy: features must not depend on it
 
 
@@ -92,8 +93,8 @@ def _block_e(x, name, max_pool):
     return keras.layers.Concatenate(name=name, dtype=FLOAT32)(branches)
 
 
-def inception_feature_network():
-    """The FID Inception-v3 network up to pool_3, with untrained weights.
+def inception_feature_network(logits=False):
+    """The FID Inception-v3 network up to pool_3 (and its logits), with untrained weights.
 
     The layout of the TensorFlow `inception-2015-12-05` graph as FID uses
     it: `[N, 299, 299, 3]` inputs in `[-1, 0.9921875]` to `[N, 2048]`
@@ -104,14 +105,22 @@ def inception_feature_network():
     weights archive (`"mixed_4.tower_1.conv_2"`); use
     `inception_feature_model` for the network with its weights.
 
+    Args:
+        logits: bool, whether the model also returns the 1008 classifier
+            logits that the Inception Score needs: pool_3 times the
+            `"logits"` layer's `[2048, 1008]` kernel, without a bias, as
+            the original Inception Score code computes them. Defaults to
+            `False`.
+
     Returns:
-        A `keras.Model` with input `[N, 299, 299, 3]` and output `[N, 2048]`.
+        A `keras.Model` with input `[N, 299, 299, 3]` and output `[N, 2048]`,
+        or outputs `[[N, 2048], [N, 1008]]` with `logits`.
 
     Example:
 
-    >>> model = inception_feature_network()
+    >>> model = inception_feature_network(logits=True)
     >>> model.output_shape
-    (None, 2048)
+    [(None, 2048), (None, 1008)]
     >>> tuple(model.get_layer("mixed_10.tower_1_mixed_conv_1").kernel.shape)
     (3, 1, 384, 384)
     """
@@ -133,4 +142,7 @@ def inception_feature_network():
     x = _block_e(x, "mixed_9", max_pool=False)
     x = _block_e(x, "mixed_10", max_pool=True)
     features = keras.layers.GlobalAveragePooling2D(name="pool_3", dtype=FLOAT32)(x)
-    return keras.Model(inputs, features, name="fid_inception_v3")
+    if not logits:
+        return keras.Model(inputs, features, name="fid_inception_v3")
+    classes = keras.layers.Dense(CLASSES, use_bias=False, name="logits", dtype=FLOAT32)(features)
+    return keras.Model(inputs, [features, classes], name="fid_inception_v3")
