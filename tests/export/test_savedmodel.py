@@ -196,3 +196,20 @@ def test_each_weight_is_stored_once(families):
     shapes = reader.get_variable_to_shape_map()
     stored = sum(int(np.prod(shape)) for key, shape in shapes.items() if key != "_CHECKPOINTABLE_OBJECT_GRAPH")
     assert stored == sum(int(np.prod(weight.shape)) for weight in family.generator.sampling_model().weights)
+
+
+def test_max_samples_is_checked_up_front_and_the_largest_one_still_serves(tmp_path):
+    """Past int32 the bound wrapped negative and the export refused every request; the int32 maximum serves."""
+    from tfattngan.models import dcgan_generator
+
+    model = dcgan_generator(16, 1, latent_dim=8, filters=2)
+    for bad in (0, 2**31, 3_000_000_000, 2.5):
+        with pytest.raises(UserInputError, match=r"max_samples must be an integer from 1 to 2147483647"):
+            export_generator(model, tmp_path / "bad" / "1", max_samples=bad)
+    assert not (tmp_path / "bad").exists()
+    loaded = tf.saved_model.load(str(export_generator(model, tmp_path / "1", max_samples=2**31 - 1)))
+    images = loaded.signatures["generate"](num_samples=tf.constant(3), seed=tf.constant(0, tf.int64))["images_uint8"]
+    assert images.shape == (3, 16, 16, 1)
+    assert loaded.signatures["serving_default"](latent=tf.zeros([2, 8]))["images"].shape == (2, 16, 16, 1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"between 1 and 2147483647 .* got\] \[0\]"):
+        loaded.signatures["generate"](num_samples=tf.constant(0), seed=tf.constant(0, tf.int64))

@@ -1,7 +1,7 @@
 """What an exported generator says about itself, in the SavedModel and in the `.tflite` file.
 
 The metadata is one JSON object: `latent_dim`, `num_classes`, `image_shape`
-`[H, W, C]`, `max_samples` (of the SavedModel's `generate`), and the latent
+`[H, W, C]`, `max_samples` (the most images a request to the SavedModel may ask for), and the latent
 and label conventions of a seed (`tfattngan.gan.SEED_CONVENTION`), so that a
 client, `tflite/generate.py` and the int8 calibration need no flags the
 model knows. The SavedModel returns it from its `metadata` signature (no
