@@ -123,16 +123,19 @@ def test_damaged_checkpoints_are_set_aside_and_the_run_resumes_from_the_newest_g
     state = tf.train.get_checkpoint_state(str(checkpoints))
     assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == ["ckpt-4", "ckpt-6", "ckpt-8"]
 
-    # A newer checkpoint with non-finite weights, which no state file names, is skipped too.
+    # A newer checkpoint with non-finite weights, which no state file names, is skipped too; and a state
+    # file cut short (which TensorFlow reads as "no checkpoints", a restart from step 0) does not matter.
     gan = build_gan(_config())
     nan_checkpoint = training_checkpoint(gan)
     nan_checkpoint.restore(str(checkpoints / "ckpt-8"))
     gan.generator.weights[0].assign(gan.generator.weights[0] * np.nan)
     nan_checkpoint.write(str(checkpoints / "ckpt-10"))
+    (checkpoints / "checkpoint").write_text('model_checkpoint_path: "ckpt-')
     out = io.StringIO()
     again = train(_config(steps=8), tmp_path, log_stream=out)
     assert again.step == 8 and again.checkpoint == str(checkpoints / "ckpt-8")
     assert "ckpt-10, which could not be restored (its weights are not finite)" in out.getvalue()
+    assert tf.train.latest_checkpoint(str(checkpoints)) == str(checkpoints / "ckpt-8")
 
     # When no checkpoint restores, the run stops with a clear error and leaves every file as it is.
     for index in checkpoints.glob("ckpt-*.index"):

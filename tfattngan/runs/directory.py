@@ -2,15 +2,15 @@
 
 Layout::
 
-    RUN/config.json        the resolved config of the latest checkpoint
-    RUN/train.lock         held by the process that trains the run (`RunLock`)
-    RUN/checkpoints/       tf.train.CheckpointManager checkpoints (the latest N)
-    RUN/checkpoints/best/  the checkpoint with the lowest FID, and best.json (with --eval-every)
+    RUN/config.json           the resolved config of the latest checkpoint
+    RUN/train.lock            held by the process that trains the run (`RunLock`)
+    RUN/checkpoints/          tf.train.CheckpointManager checkpoints (the latest N)
+    RUN/checkpoints/best/     the checkpoint with the lowest FID, and best.json (with --eval-every)
     RUN/checkpoints/skipped/  checkpoints that could not be restored, set aside on resuming
-    RUN/logs/              TensorBoard event files
-    RUN/samples/           sample grids and attention maps, one PNG per sample step
-    RUN/losses.csv         the logged losses, one row per logged step
-    RUN/curves.png         the training curves
+    RUN/logs/                 TensorBoard event files
+    RUN/samples/              sample grids and attention maps, one PNG per sample step
+    RUN/losses.csv            the logged losses, one row per logged step
+    RUN/curves.png            the training curves
 """
 
 import json
