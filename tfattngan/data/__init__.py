@@ -3,7 +3,8 @@
 `load_source(spec)` opens and checks the data (`"builtin"`, `"idx:PATH"`,
 `"npz:PATH"`, `"folder:PATH"`, `"tfds:NAME[:SPLIT]"`); `make_dataset`
 turns it into a deterministic `tf.data.Dataset` of per-replica batches;
-`draw_shapes` draws the built-in data set.
+`draw_shapes` draws the built-in data set; `reported_read_failures` turns
+an image file that stops reading during a run into one error naming it.
 
 Example:
 
@@ -20,6 +21,7 @@ from tfattngan.data.builtin import draw_shapes
 from tfattngan.data.loading import load_source
 from tfattngan.data.pipeline import make_dataset
 from tfattngan.data.preprocess import preprocess_image
+from tfattngan.data.read_errors import reported_read_failures
 from tfattngan.data.source import DataSource
 
 __all__ = [
@@ -29,4 +31,5 @@ __all__ = [
     "load_source",
     "make_dataset",
     "preprocess_image",
+    "reported_read_failures",
 ]

@@ -11,9 +11,16 @@ their relative paths, so indices are the same on every machine.
 When more than one first-level subfolder holds images, the subfolder names,
 sorted, are the classes (ids 0, 1, ...), and images directly in the folder
 are skipped; otherwise the data are unlabelled.
+
+Each file's size and modification time are kept, so that when a file
+becomes unreadable later (truncated, rewritten or deleted while a run reads
+the folder), `FolderReader.unreadable_files` finds it for the one-line error
+of `tfattngan.data.read_errors`.
 """
 
+import os
 import pathlib
+import re
 import sys
 import warnings
 
@@ -108,6 +115,64 @@ def decode_file(path):
     return tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
 
 
+def _stamp(path):
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _decode_error(error):
+    """The reason of a TensorFlow decode error, without its node and op annotations."""
+    text = re.sub(r"\{\{[^}]*\}\}\s*", "", error.message).strip().split("\n")[0]
+    return re.sub(r"\s*\[Op:.*$", "", text).strip() or type(error).__name__
+
+
+class FolderReader(IndexedReader):
+    """Reads a folder's image files by index, and finds those that stopped reading since they were checked.
+
+    Args:
+        paths: NumPy array of str `[N]`, the files.
+        labels: int32 NumPy array `[N]`, or `None` for unlabelled data.
+        stamps: list of `(size, mtime_ns)` of each file when it was checked.
+
+    Example:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = str(pathlib.Path(folder) / "a.png")
+    ...     Image.new("RGB", (2, 2)).save(path)
+    ...     reader = FolderReader(np.array([path]), None, [_stamp(path)])
+    ...     before = reader.unreadable_files()
+    ...     _ = pathlib.Path(path).write_bytes(b"no longer a PNG")
+    ...     after = reader.unreadable_files()
+    >>> before, [(pathlib.Path(path).name, reason.split(".")[0]) for path, reason in after]
+    ([], [('a.png', 'Unknown image file format')])
+    """
+
+    def __init__(self, paths, labels, stamps):
+        super().__init__(paths, labels, decode=decode_file)
+        self.stamps = stamps
+
+    def unreadable_files(self):
+        """`[(path, reason)]` of the files that changed since they were checked and no longer decode.
+
+        Only changed files (size or modification time) are decoded again, so
+        this costs a `stat` per file.
+        """
+        found = []
+        for path, stamp in zip(self.items, self.stamps):
+            try:
+                if _stamp(path) == stamp:
+                    continue
+                decode_file(tf.constant(path))
+            except FileNotFoundError:
+                found.append((str(path), "it was deleted"))
+            except OSError as error:
+                found.append((str(path), error.strerror or type(error).__name__))
+            except tf.errors.OpError as error:
+                found.append((str(path), _decode_error(error)))
+        return found
+
+
 def load_folder(path):
     """Loads a folder of images, with classes from its subfolders.
 
@@ -164,5 +229,5 @@ def load_folder(path):
         num_classes=len(class_names) if labels is not None else 0,
         random_access=True,
         skipped_files=skipped,
-        reader=IndexedReader(np.array([str(file) for file, _ in good]), labels, decode=decode_file),
+        reader=FolderReader(np.array([str(file) for file, _ in good]), labels, [_stamp(file) for file, _ in good]),
     )

@@ -27,7 +27,9 @@ class DataSource:
             `reader.stream(seed, input_context, repeat)` returns a
             `tf.data.Dataset` of examples. An example is a dict with a uint8
             `"image"` `[H, W, C]` and, when labelled, an integer `"label"`.
-            Defaults to `None`.
+            A folder's `FolderReader` also finds files that stopped reading
+            (`unreadable_files()`, for `reported_read_failures`). Defaults
+            to `None`.
 
     Example:
 
