@@ -590,11 +590,14 @@ class GAN(keras.Model):
 
     def _train_on_iterator(self, iterator):
         strategy = self.distribute_strategy
-        metrics = {}
-        for critic in range(self.n_critic):
-            data = next(iterator)
-            index = self.step * self.n_critic + critic
-            metrics = self._reduce(strategy.run(self._discriminator_replica_step, args=(data, index)))
+        first = self.step * self.n_critic
+        if self.n_critic > 1:
+            # One traced loop for all critic updates but the last, whose batch the generator update reuses.
+            for critic in tf.range(self.n_critic - 1, dtype=tf.int64):
+                strategy.run(self._discriminator_replica_step, args=(next(iterator), first + critic))
+        data = next(iterator)
+        index = first + self.n_critic - 1
+        metrics = self._reduce(strategy.run(self._discriminator_replica_step, args=(data, index)))
         metrics.update(self._reduce(strategy.run(self._generator_replica_step, args=(data, index))))
         if self.ema_generator is not None:
             self._update_ema()
