@@ -29,6 +29,7 @@ import zipfile
 import numpy as np
 
 from tfattngan.atomic_files import atomic_file
+from tfattngan.data.read_errors import reported_read_failures
 from tfattngan.data.source import IndexedReader
 from tfattngan.metrics.features import ImageFeatures
 from tfattngan.metrics.statistics import FeatureStatistics
@@ -74,9 +75,10 @@ def source_fingerprint(source):
             digest.update(str(reader.items.shape).encode())
             digest.update(np.ascontiguousarray(reader.items).data)
         else:
-            for name in reader.items:
-                stat = os.stat(str(name))
-                digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            with reported_read_failures(source):  # a file deleted since the folder was checked is named
+                for name in reader.items:
+                    stat = os.stat(str(name))
+                    digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfattngan.errors import UserInputError
+from tfattngan.metrics.sample_size import kid_block_problem
 from tfattngan.metrics.tfgan import classifier_metrics
 
 KernelDistance = collections.namedtuple("KernelDistance", ["mean", "std"])
@@ -173,12 +174,9 @@ def kernel_distance_from_features(features1, features2, max_block_size=1024, shu
     """
     features1, features2 = _as_2d("features1", features1), _as_2d("features2", features2)
     _check_same_dim(features1, features2)
-    blocks = -(-max(len(features1), len(features2)) // max_block_size)
-    if min(len(features1), len(features2)) < 2 * blocks:
-        raise UserInputError(
-            f"KID of {len(features1)} and {len(features2)} features in blocks of at most {max_block_size} "
-            f"needs at least {2 * blocks} of each; use more images or a larger max_block_size"
-        )
+    problem = kid_block_problem(len(features1), len(features2), max_block_size)
+    if problem is not None:
+        raise UserInputError(problem)
     if shuffle_seed is not None:
         rng = np.random.default_rng(shuffle_seed)
         features1, features2 = rng.permutation(features1), rng.permutation(features2)

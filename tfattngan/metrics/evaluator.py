@@ -3,6 +3,7 @@
 import dataclasses
 import functools
 import math
+import warnings
 
 from tfattngan.metrics.cache import PREPROCESSING
 from tfattngan.metrics.cache import FeatureCache
@@ -13,9 +14,11 @@ from tfattngan.metrics.distances import kernel_distance_from_features
 from tfattngan.metrics.extractor_loading import load_extractor
 from tfattngan.metrics.features import compute_features
 from tfattngan.metrics.image_input import as_source
+from tfattngan.metrics.image_input import image_count
 from tfattngan.metrics.image_input import source_options
-
-MAX_KID_FEATURES = 10000  # feature vectors kept per image set for KID (float32: 80 MB at 10000)
+from tfattngan.metrics.sample_size import MAX_KID_FEATURES
+from tfattngan.metrics.sample_size import fid_warnings
+from tfattngan.metrics.sample_size import require_images
 
 
 def features_of(images, extractor, *, cache=None, num_samples=None, seed=0, image_size=None, channels=None,
@@ -61,7 +64,7 @@ def features_of(images, extractor, *, cache=None, num_samples=None, seed=0, imag
             **stream_options, **options,
         )
     image_size, channels = source_options(source, image_size, channels)
-    count = source.num_examples if num_samples is None else min(num_samples, source.num_examples)
+    count = image_count(source, num_samples)
     description = {
         "data": source.name,
         "fingerprint": source_fingerprint(source),
@@ -97,6 +100,9 @@ class EvaluationResult:
         num_generated: int, generated images.
         weights: dict naming the Inception weights (`kind`, `source`,
             `sha256`).
+        warnings: list of one-line warnings about the result, such as an
+            FID of fewer images than feature dimensions (`fid_warnings`).
+            Defaults to `[]`.
 
     Example:
 
@@ -112,6 +118,7 @@ class EvaluationResult:
     num_reference: int
     num_generated: int
     weights: dict
+    warnings: list = dataclasses.field(default_factory=list)
 
     def as_dict(self):
         """The fields as a JSON-ready dict (NaN becomes `None`).
@@ -132,7 +139,8 @@ def evaluate_features(reference, generated, extractor, max_block_size=1024, spli
     FID uses the float64 statistics of all images (`frechet_distance`),
     KID the kept feature vectors (`kernel_distance_from_features`), IS the
     generated images' logits in `min(splits, count)` splits, or is `None`
-    when `extractor` has no logits.
+    when `extractor` has no logits. The result's `warnings` name the sets
+    with fewer images than feature dimensions.
 
     Returns:
         An `EvaluationResult`.
@@ -146,8 +154,8 @@ def evaluate_features(reference, generated, extractor, max_block_size=1024, spli
     >>> rng = np.random.default_rng(0)
     >>> real = compute_features(rng.integers(0, 256, (20, 8, 8, 3), dtype=np.uint8), extractor)
     >>> result = evaluate_features(real, real, extractor)
-    >>> abs(result.fid) < 1e-9, result.inception_score
-    (True, None)
+    >>> abs(result.fid) < 1e-9, result.inception_score, result.warnings
+    (True, None, [])
     """
     kid = kernel_distance_from_features(reference.features, generated.features, max_block_size=max_block_size)
     score = None
@@ -162,21 +170,25 @@ def evaluate_features(reference, generated, extractor, max_block_size=1024, spli
         num_reference=reference.count,
         num_generated=generated.count,
         weights=extractor.describe(),
+        warnings=fid_warnings({"reference": reference.count, "evaluated": generated.count},
+                              reference.statistics.dim),
     )
 
 
 class FIDEvaluator:
     """Evaluates generators against one reference set, whose features are computed once.
 
-    Made for evaluation during training: the Inception network is loaded at
-    construction (so a missing weights file fails at once), the reference
-    features are computed on first use and, for a data set, cached on disk
-    (`FeatureCache`), and every call then costs only the generated images.
+    Made for evaluation during training: the image counts are checked and
+    the Inception network is loaded at construction (so too few images or a
+    missing weights file fail at once), the reference features are computed
+    on first use and, for a data set, cached on disk (`FeatureCache`), and
+    every call then costs only the generated images.
 
     Args:
         reference: the real images: a `DataSource` or data set spec
             (cached), or arrays / a dataset (computed once per evaluator).
-        num_samples: int, images to generate per evaluation.
+        num_samples: int, images to generate per evaluation (at least 2;
+            FID warns below the feature dimensions, see `fid_warnings`).
         image_size: int, the size a data set is resized to, normally the
             generator's; `None` for the data's own. Defaults to `None`.
         channels: 1 or 3, a data set's channels, normally the generator's;
@@ -212,10 +224,11 @@ class FIDEvaluator:
     def __init__(self, reference, num_samples, *, image_size=None, channels=None, center_crop=None,
                  num_reference=None, weights=None, batch_size=32, seed=0, cache_dir=None, data_dir=None,
                  progress=None):
-        self.extractor = load_extractor(weights)
         self.reference = as_source(reference, data_dir) or reference
         self.num_samples = num_samples
         self.num_reference = num_reference or num_samples
+        require_images({"reference": image_count(self.reference, self.num_reference), "generated": num_samples})
+        self.extractor = load_extractor(weights)
         self.cache = FeatureCache(cache_dir)
         self.options = dict(batch_size=batch_size, seed=seed, progress=progress)
         self.reference_options = dict(image_size=image_size, channels=channels, center_crop=center_crop)
@@ -241,11 +254,20 @@ class FIDEvaluator:
         )
 
     def fid(self, generator):
-        """The FID of `num_samples` images from `generator`, as a float."""
+        """The FID of `num_samples` images from `generator`, as a float (warning when too few, `fid_warnings`)."""
         reference = self.reference_statistics
-        return frechet_distance(reference, self.generated_features(generator, max_features=0).statistics)
+        generated = self.generated_features(generator, max_features=0).statistics
+        distance = frechet_distance(reference, generated)
+        for warning in fid_warnings({"reference": reference.count, "generated": generated.count}, reference.dim):
+            warnings.warn(warning, stacklevel=2)
+        return distance
 
     def evaluate(self, generator, max_block_size=1024, splits=10):
-        """FID, KID and (where the network has logits) IS of `generator`: an `EvaluationResult`."""
+        """FID, KID and (where the network has logits) IS of `generator`: an `EvaluationResult`.
+
+        Too few images for KID's blocks are refused before any features are computed.
+        """
+        counts = {"reference": image_count(self.reference, self.num_reference), "generated": self.num_samples}
+        require_images(counts, kid_block_size=max_block_size)
         reference = self.reference_features
         return evaluate_features(reference, self.generated_features(generator), self.extractor, max_block_size, splits)

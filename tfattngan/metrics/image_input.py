@@ -29,6 +29,7 @@ import tensorflow as tf
 from tfattngan.data import DataSource
 from tfattngan.data import load_source
 from tfattngan.data import make_dataset
+from tfattngan.data import reported_read_failures
 from tfattngan.errors import UserInputError
 from tfattngan.gan import cycled_labels
 from tfattngan.gan import seeded_latents
@@ -152,10 +153,32 @@ def as_source(images, data_dir=None):
     return None
 
 
+def image_count(images, num_samples=None, data_dir=None):
+    """How many images `image_stream(images, num_samples=...)` gives, known before reading any.
+
+    Exact for arrays, data sets and generators; for a `tf.data.Dataset` it
+    is `num_samples` (at most that many: the dataset may end first), or
+    `None` without it, when only reading tells.
+
+    Example:
+
+    >>> image_count(np.zeros((5, 8, 8, 1), "uint8")), image_count("builtin:16", num_samples=64)
+    (5, 64)
+    >>> image_count(lambda count: np.zeros((count, 8, 8, 1), "uint8"), num_samples=3)
+    3
+    """
+    source = as_source(images, data_dir)
+    if source is not None:
+        return source.num_examples if num_samples is None else min(num_samples, source.num_examples)
+    if isinstance(images, (np.ndarray, tf.Tensor, list, tuple)):
+        return len(images) if num_samples is None else min(num_samples, len(images))
+    return num_samples  # a dataset gives at most, a generator exactly, this many
+
+
 def _array_stream(images, num_samples, batch_size):
     dtype = np.dtype(images.dtype.as_numpy_dtype) if isinstance(images, tf.Tensor) else images.dtype
     _check_kind(tuple(images.shape), dtype, "images")  # before anything runs
-    total = len(images) if num_samples is None else min(num_samples, len(images))
+    total = image_count(images, num_samples)
     if total == 0:
         raise UserInputError(f"no images given (an empty array); {_ACCEPTED}")
 
@@ -197,7 +220,7 @@ def _dataset_stream(dataset, num_samples):
 
 def _source_stream(source, num_samples, batch_size, seed, image_size, channels, center_crop):
     image_size, channels = source_options(source, image_size, channels)
-    total = source.num_examples if num_samples is None else min(num_samples, source.num_examples)
+    total = image_count(source, num_samples)
     dataset = make_dataset(
         source,
         image_size=image_size,
@@ -210,12 +233,13 @@ def _source_stream(source, num_samples, batch_size, seed, image_size, channels, 
 
     def batches():
         seen = 0
-        for batch in dataset:
-            batch = batch["images"].numpy()[: total - seen]
-            seen += len(batch)
-            yield batch
-            if seen >= total:
-                return
+        with reported_read_failures(source):  # a file that stops reading is named
+            for batch in dataset:
+                batch = batch["images"].numpy()[: total - seen]
+                seen += len(batch)
+                yield batch
+                if seen >= total:
+                    return
 
     return ImageStream(total, batches())
 

@@ -6,8 +6,13 @@ or [-1, 1] float arrays, `tf.data` datasets, data set specs or
 batch by batch, and hands them to tensorflow-gan's classifier_metrics
 (`tfattngan.metrics.distances`). Data set arguments go through the on-disk
 feature cache. The Inception weights come from `weights=` or
-`$TFATTNGAN_INCEPTION_WEIGHTS` (see `load_extractor`).
+`$TFATTNGAN_INCEPTION_WEIGHTS` (see `load_extractor`). Fewer than 2 images
+of a set are refused before any feature is computed, and an FID of fewer
+images than feature dimensions comes with a `UserWarning`
+(`tfattngan.metrics.sample_size`).
 """
+
+import warnings
 
 from tfattngan.errors import UserInputError
 from tfattngan.metrics.cache import FeatureCache
@@ -17,6 +22,17 @@ from tfattngan.metrics.distances import kernel_distance_from_features
 from tfattngan.metrics.evaluator import features_of
 from tfattngan.metrics.extractor_loading import IS_UNAVAILABLE
 from tfattngan.metrics.extractor_loading import load_extractor
+from tfattngan.metrics.image_input import as_source
+from tfattngan.metrics.image_input import image_count
+from tfattngan.metrics.sample_size import fid_warnings
+from tfattngan.metrics.sample_size import require_images
+
+
+def _checked_sets(sets, num_samples, kid_block_size=None):
+    """The image sets with their data sets opened once, after refusing too few images."""
+    sets = {name: as_source(images) or images for name, images in sets.items()}
+    require_images({name: image_count(images, num_samples) for name, images in sets.items()}, kid_block_size)
+    return sets.values()
 
 
 def _features(images, extractor, cache_dir, **options):
@@ -51,11 +67,12 @@ def fid(real, fake, *, num_samples=None, weights=None, batch_size=32, seed=0, im
             `None` (for long runs).
 
     Returns:
-        The FID as a float.
+        The FID as a float; with a `UserWarning` when a set has fewer
+        images than feature dimensions (2048 for Inception).
 
     Raises:
-        UserInputError: images in a form or shape not accepted, or no
-            usable Inception weights.
+        UserInputError: fewer than 2 images of a set, images in a form or
+            shape not accepted, or no usable Inception weights.
 
     Example:
 
@@ -65,12 +82,16 @@ def fid(real, fake, *, num_samples=None, weights=None, batch_size=32, seed=0, im
     >>> abs(fid(images, images, weights=mean_colour)) < 1e-9  # your Inception weights in real use
     True
     """
+    real, fake = _checked_sets({"real": real, "fake": fake}, num_samples)
     extractor = load_extractor(weights)
     options = dict(num_samples=num_samples, batch_size=batch_size, seed=seed, image_size=image_size,
                    channels=channels, progress=progress, max_features=0)
-    real_features = _features(real, extractor, cache_dir, **options)
-    fake_features = _features(fake, extractor, cache_dir, **options)
-    return frechet_distance(real_features.statistics, fake_features.statistics)
+    real_features = _features(real, extractor, cache_dir, **options).statistics
+    fake_features = _features(fake, extractor, cache_dir, **options).statistics
+    distance = frechet_distance(real_features, fake_features)
+    for warning in fid_warnings({"real": real_features.count, "fake": fake_features.count}, real_features.dim):
+        warnings.warn(warning, stacklevel=2)
+    return distance
 
 
 def kid(real, fake, *, num_samples=None, weights=None, batch_size=32, seed=0, image_size=None, channels=None,
@@ -91,6 +112,11 @@ def kid(real, fake, *, num_samples=None, weights=None, batch_size=32, seed=0, im
     Returns:
         `KernelDistance(mean, std)`.
 
+    Raises:
+        UserInputError: as in `fid`, and sets too small for the blocks
+            (2 features of each set per block), checked before any feature
+            is computed when the counts are known.
+
     Example:
 
     >>> import numpy as np, keras
@@ -101,6 +127,7 @@ def kid(real, fake, *, num_samples=None, weights=None, batch_size=32, seed=0, im
     >>> kid(dark, light, weights=mean_colour, max_block_size=16).mean > 0.1
     True
     """
+    real, fake = _checked_sets({"real": real, "fake": fake}, num_samples, kid_block_size=max_block_size)
     extractor = load_extractor(weights)
     options = dict(num_samples=num_samples, batch_size=batch_size, seed=seed, image_size=image_size,
                    channels=channels, progress=progress)
@@ -127,7 +154,8 @@ def inception_score(images, *, num_samples=None, weights=None, batch_size=32, sp
         `InceptionScore(mean, std)`.
 
     Raises:
-        UserInputError: the weights give no logits, or bad images.
+        UserInputError: the weights give no logits, fewer than 2 images, or
+            bad images.
 
     Example:
 
@@ -139,6 +167,7 @@ def inception_score(images, *, num_samples=None, weights=None, batch_size=32, sp
     ...     print(str(error).split(":")[0])
     the Inception Score needs classifier logits
     """
+    (images,) = _checked_sets({"evaluated": images}, num_samples)
     extractor = load_extractor(weights)
     if not extractor.has_logits:
         raise UserInputError(f"the Inception Score {IS_UNAVAILABLE} (got {extractor.kind} weights {extractor.source})")
