@@ -57,8 +57,10 @@ def test_run_evaluation_writes_metrics_json(run_dir, tmp_path, capsys):
     assert values["weights"]["sha256"] == load_extractor(graph).checksum
     assert values["inception_score"] > 1.0 and values["inception_score_std"] >= 0.0
     assert values["kid_std"] is None  # one KID block of 40 images
+    assert values["warnings"] == []  # 40 images, more than the tiny network's 5 feature dimensions
     output = capsys.readouterr().out
     assert f"FID      {values['fid']:.4f}" in output and f"IS       {values['inception_score']:.3f}" in output
+    assert "warning" not in output
     from tfattngan.runs import load_generator
 
     expected = fid("builtin", load_generator(run_dir), num_samples=40, weights=graph, image_size=32, channels=3,
@@ -66,6 +68,12 @@ def test_run_evaluation_writes_metrics_json(run_dir, tmp_path, capsys):
     np.testing.assert_allclose(values["fid"], expected, rtol=1e-9)  # the run's data, size and latents
     assert main(arguments + ["--dataset", "builtin:16"]) == 0  # another reference data set, resized to 32
     assert json.loads((run_dir / "metrics.json").read_text())["dataset"] == "builtin:16"
+    assert main(arguments + ["--num-samples", "3", "--num-real", "40"]) == 0  # fewer than the 5 dimensions
+    values = json.loads((run_dir / "metrics.json").read_text())
+    assert values["num_generated"] == 3 and values["warnings"] == [
+        "FID of 3 evaluated images is unreliable: fewer images than its 5 feature dimensions make a singular "
+        "covariance and a strongly biased distance; use at least 5 (10000 or more is usual)"]
+    assert f"warning  {values['warnings'][0]}" in capsys.readouterr().out
 
 
 @needs(FASHION, WEIGHTS)
@@ -76,8 +84,10 @@ def test_folder_comparison_with_the_npz_weights(folders, tmp_path, capsys):
                  "--cache-dir", str(cache), "--json", str(tmp_path / "fid.json")]
     assert main(arguments) == 0
     values = json.loads((tmp_path / "fid.json").read_text())
-    assert values["inception_score"] is None and values["num_reference"] == values["num_generated"] == 64
-    assert "unavailable (needs classifier logits" in capsys.readouterr().out
+    assert values["num_reference"] == values["num_generated"] == 64
+    if "logits.weight" not in np.load(WEIGHTS).files:  # the archive without logits cannot give the Inception Score
+        assert values["inception_score"] is None
+        assert "unavailable (needs classifier logits" in capsys.readouterr().out
     assert 30.0 < values["fid"] < 300.0
     entries = {_folder_name(d): FeatureCache(cache).load(d) for d in _descriptions(cache)}
     assert sorted(entries) == ["a", "b"] and entries["a"].count == entries["b"].count == 64
@@ -107,10 +117,11 @@ def _descriptions(cache):
         (["--real", "a"], "--real and --fake go together"),
         (["run", "--real", "a", "--fake", "b"], "either RUN_DIR or --real and --fake"),
         ([], "give a run directory, or --real and --fake"),
-        (["run", "--num-samples", "0"], "--num-samples must be at least 1"),
+        (["run", "--num-samples", "1"], "--num-samples must be at least 2 (FID, KID and IS need 2 images of each set)"),
         (["run", "--num-samples", "many"], "invalid int value: 'many'"),
         (["--real", "a", "--fake", "b", "--dataset", "builtin"], "--dataset applies to a run only"),
-        (["--real", "builtin", "--fake", "builtin:16", "--weights", "missing.npz"], "no Inception weights at"),
+        (["--real", "builtin", "--fake", "builtin:16", "--weights", "missing.npz"],
+         "no Inception weights at 'missing.npz'; pass --weights or set TFATTNGAN_INCEPTION_WEIGHTS to"),
         (["--real", "no/such/folder", "--fake", "builtin", "--weights", str(WEIGHTS)], "unknown data 'no/such/folder'"),
         (["--real", "builtin", "--fake", "builtin", "--weights", "https://tfhub.dev/no/module/1"],
          "cannot load the TF-Hub Inception module"),

@@ -12,8 +12,10 @@ Two forms:
 The reference features of a data set are cached on disk
 (`tfattngan.metrics.cache`), so the second evaluation against the same data
 costs only the generated images. A mistake on the command line, a missing
-file or a bad run prints one line `error: ...` on stderr and exits with
-status 2.
+file, a bad run or fewer than 2 images of a set prints one line
+`error: ...` on stderr and exits with status 2, before any features are
+computed. An FID of fewer images than feature dimensions (2048) is reported
+with a warning, in the table and in the JSON's `warnings` list.
 """
 
 import argparse
@@ -30,8 +32,10 @@ from tfattngan.console import quiet_tensorflow_import
 from tfattngan.errors import UserInputError
 
 PROG = "python -m tfattngan.evaluate"
+KID_BLOCK_SIZE = 1024  # tensorflow-gan's default block of the KID estimator
 EPILOG = """weights (--weights, else $TFATTNGAN_INCEPTION_WEIGHTS):
-  fid_inception_v3_weights.npz   the FID Inception network as NumPy arrays (FID, KID; no IS)
+  fid_inception_v3_weights.npz   the FID Inception network as NumPy arrays (FID, KID; IS when converted
+                                 from the graph: python -m tfattngan.metrics.inception.convert)
   classify_image_graph_def.pb    the original frozen Inception graph (FID, KID, IS)
   https://tfhub.dev/tensorflow/tfgan/eval/inception/1 (or the folder of the downloaded module)
                                  TF-GAN's module (FID, KID, IS; needs pip install 'tfattngan[hub]')
@@ -86,10 +90,13 @@ def _check_arguments(args):
         if getattr(args, name) is not None:
             flag = "--" + name.replace("_", "-")
             raise UserInputError(f"{flag} applies to {'a run' if pair else '--real/--fake'} only")
-    for name in ("num_samples", "num_real", "image_size", "batch_size"):
+    with quiet_tensorflow_import():
+        from tfattngan.metrics.sample_size import MIN_IMAGES
+    for name, least in (("num_samples", MIN_IMAGES), ("num_real", MIN_IMAGES), ("image_size", 1), ("batch_size", 1)):
         value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UserInputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if value is not None and value < least:
+            why = " (FID, KID and IS need 2 images of each set)" if least == MIN_IMAGES else ""
+            raise UserInputError(f"--{name.replace('_', '-')} must be at least {least}{why}, got {value}")
     return pair
 
 
@@ -109,13 +116,15 @@ def format_table(values, unavailable):
 
     >>> print(format_table({"fid": 12.5, "kid": 0.01, "kid_std": 0.002, "inception_score": None,
     ...                     "inception_score_std": None, "num_reference": 10, "num_generated": 10,
-    ...                     "weights": {"kind": "keras", "source": "w.npz", "sha256": "ab" * 32}}, "needs logits"))
+    ...                     "weights": {"kind": "keras", "source": "w.npz", "sha256": "ab" * 32},
+    ...                     "warnings": ["FID of 10 images is unreliable"]}, "needs logits"))
     metric   value
     FID      12.5000
     KID      0.0100 ± 0.0020
     IS       unavailable (needs logits)
     images   10 reference, 10 evaluated
     weights  keras w.npz (sha256 abababababab...)
+    warning  FID of 10 images is unreliable
     """
     score = values["inception_score"]
     kid_std = values["kid_std"]
@@ -126,13 +135,14 @@ def format_table(values, unavailable):
         ("IS", f"unavailable ({unavailable})" if score is None else _format(score, values["inception_score_std"], 3)),
         ("images", f"{values['num_reference']} reference, {values['num_generated']} evaluated"),
         ("weights", "{kind} {source} (sha256 {sha256:.12s}...)".format(**values["weights"])),
-    ]
+    ] + [("warning", warning) for warning in values.get("warnings", [])]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:{width}s}  {value}" for name, value in rows)
 
 
 def _evaluate_run(args):
     from tfattngan.metrics import FIDEvaluator
+    from tfattngan.metrics import load_extractor
     from tfattngan.runs.trained import load_generator
 
     generator = load_generator(args.run_dir, checkpoint=args.checkpoint, use_ema=not args.no_ema)
@@ -141,10 +151,11 @@ def _evaluate_run(args):
     num_samples = args.num_samples or 10000
     evaluator = FIDEvaluator(
         dataset, num_samples, image_size=config.image_size, channels=config.channels,
-        center_crop=config.center_crop, num_reference=args.num_real, weights=args.weights,
+        center_crop=config.center_crop, num_reference=args.num_real,
+        weights=load_extractor(args.weights, argument="--weights"),
         batch_size=args.batch_size, seed=args.seed, cache_dir=args.cache_dir, data_dir=args.data_dir,
     )
-    result = evaluator.evaluate(generator)
+    result = evaluator.evaluate(generator, max_block_size=KID_BLOCK_SIZE)
     header = {
         "run_dir": str(args.run_dir),
         "step": generator.step,
@@ -162,16 +173,20 @@ def _evaluate_pair(args):
     from tfattngan.metrics import evaluate_features
     from tfattngan.metrics import features_of
     from tfattngan.metrics import load_extractor
+    from tfattngan.metrics.image_input import image_count
+    from tfattngan.metrics.sample_size import require_images
 
     sources = [load_source(spec, data_dir=args.data_dir) for spec in (args.real, args.fake)]  # fail fast
-    extractor = load_extractor(args.weights)
+    require_images({name: image_count(source, args.num_samples) for name, source in zip(("real", "fake"), sources)},
+                   kid_block_size=KID_BLOCK_SIZE)
+    extractor = load_extractor(args.weights, argument="--weights")
     cache = FeatureCache(args.cache_dir)
     options = dict(num_samples=args.num_samples, batch_size=args.batch_size, seed=args.seed,
                    image_size=args.image_size)
     real, fake = (features_of(source, extractor, cache=cache, label=f"{name} features", **options)
                   for source, name in zip(sources, ("Real", "Fake")))
     header = {"real": args.real, "fake": args.fake}
-    return header, evaluate_features(real, fake, extractor), None
+    return header, evaluate_features(real, fake, extractor, max_block_size=KID_BLOCK_SIZE), None
 
 
 def _evaluate(args):
