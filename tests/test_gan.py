@@ -90,9 +90,14 @@ def test_mirrored_strategy_and_default_strategy_agree(name, two_replica_strategy
     single, single_losses = _run(config, source, tf.distribute.get_strategy(), 3)
     mirrored, mirrored_losses = _run(config, source, two_replica_strategy, 3)
     assert mirrored.distribute_strategy.num_replicas_in_sync == 2
-    for a, b in zip(single_losses, mirrored_losses):
+    for step, (a, b) in enumerate(zip(single_losses, mirrored_losses)):
         for key in a:
-            np.testing.assert_allclose(b[key], a[key], rtol=1e-4, atol=1e-6, err_msg=key)
+            # WGAN-div's penalty is k * |grad D|^6: it multiplies the roundoff of the input gradient six
+            # times, and Adam's first updates turn roundoff-sized gradients into whole steps, so after the
+            # first step it differs by CPU kernel (1.4% at step 3 seen on one CI CPU, 1e-6 here) while every
+            # loss stays within 1e-4. A replica taking the wrong rows or a wrongly scaled loss is off at step 1.
+            rtol = 0.05 if key == "penalty" and step else 1e-4
+            np.testing.assert_allclose(b[key], a[key], rtol=rtol, atol=1e-6, err_msg=f"{key} at step {step + 1}")
     for a, b in zip(_weights(single), _weights(mirrored)):
         scale = max(float(np.max(np.abs(a))), 1e-6)
         assert float(np.max(np.abs(a - b))) <= 1e-4 * scale

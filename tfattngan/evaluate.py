@@ -32,7 +32,6 @@ from tfattngan.console import quiet_tensorflow_import
 from tfattngan.errors import UserInputError
 
 PROG = "python -m tfattngan.evaluate"
-KID_BLOCK_SIZE = 1024  # tensorflow-gan's default block of the KID estimator
 EPILOG = """weights (--weights, else $TFATTNGAN_INCEPTION_WEIGHTS):
   fid_inception_v3_weights.npz   the FID Inception network as NumPy arrays (FID, KID; IS when converted
                                  from the graph: python -m tfattngan.metrics.inception.convert)
@@ -155,7 +154,7 @@ def _evaluate_run(args):
         weights=load_extractor(args.weights, argument="--weights"),
         batch_size=args.batch_size, seed=args.seed, cache_dir=args.cache_dir, data_dir=args.data_dir,
     )
-    result = evaluator.evaluate(generator, max_block_size=KID_BLOCK_SIZE)
+    result = evaluator.evaluate(generator)
     header = {
         "run_dir": str(args.run_dir),
         "step": generator.step,
@@ -174,6 +173,7 @@ def _evaluate_pair(args):
     from tfattngan.metrics import features_of
     from tfattngan.metrics import load_extractor
     from tfattngan.metrics.image_input import image_count
+    from tfattngan.metrics.sample_size import KID_BLOCK_SIZE
     from tfattngan.metrics.sample_size import require_images
 
     sources = [load_source(spec, data_dir=args.data_dir) for spec in (args.real, args.fake)]  # fail fast
@@ -186,7 +186,7 @@ def _evaluate_pair(args):
     real, fake = (features_of(source, extractor, cache=cache, label=f"{name} features", **options)
                   for source, name in zip(sources, ("Real", "Fake")))
     header = {"real": args.real, "fake": args.fake}
-    return header, evaluate_features(real, fake, extractor, max_block_size=KID_BLOCK_SIZE), None
+    return header, evaluate_features(real, fake, extractor), None
 
 
 def _evaluate(args):

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfattngan.errors import UserInputError
+from tfattngan.metrics.sample_size import KID_BLOCK_SIZE
 from tfattngan.metrics.sample_size import kid_block_problem
 from tfattngan.metrics.tfgan import classifier_metrics
 
@@ -137,7 +138,7 @@ def frechet_distance(statistics1, statistics2):
     return mean_term + trace_term
 
 
-def kernel_distance_from_features(features1, features2, max_block_size=1024, shuffle_seed=0):
+def kernel_distance_from_features(features1, features2, max_block_size=KID_BLOCK_SIZE, shuffle_seed=0):
     """KID and its standard error, by `kernel_classifier_distance_and_std_from_activations`.
 
     The unbiased MMD^2 with the cubic polynomial kernel

@@ -16,6 +16,7 @@ from tfattngan.metrics.features import compute_features
 from tfattngan.metrics.image_input import as_source
 from tfattngan.metrics.image_input import image_count
 from tfattngan.metrics.image_input import source_options
+from tfattngan.metrics.sample_size import KID_BLOCK_SIZE
 from tfattngan.metrics.sample_size import MAX_KID_FEATURES
 from tfattngan.metrics.sample_size import fid_warnings
 from tfattngan.metrics.sample_size import require_images
@@ -133,7 +134,7 @@ class EvaluationResult:
         return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in values.items()}
 
 
-def evaluate_features(reference, generated, extractor, max_block_size=1024, splits=10):
+def evaluate_features(reference, generated, extractor, max_block_size=KID_BLOCK_SIZE, splits=10):
     """FID, KID and IS from the `ImageFeatures` of reference and generated images.
 
     FID uses the float64 statistics of all images (`frechet_distance`),
@@ -262,7 +263,7 @@ class FIDEvaluator:
             warnings.warn(warning, stacklevel=2)
         return distance
 
-    def evaluate(self, generator, max_block_size=1024, splits=10):
+    def evaluate(self, generator, max_block_size=KID_BLOCK_SIZE, splits=10):
         """FID, KID and (where the network has logits) IS of `generator`: an `EvaluationResult`.
 
         Too few images for KID's blocks are refused before any features are computed.

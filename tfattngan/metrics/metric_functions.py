@@ -24,6 +24,7 @@ from tfattngan.metrics.extractor_loading import IS_UNAVAILABLE
 from tfattngan.metrics.extractor_loading import load_extractor
 from tfattngan.metrics.image_input import as_source
 from tfattngan.metrics.image_input import image_count
+from tfattngan.metrics.sample_size import KID_BLOCK_SIZE
 from tfattngan.metrics.sample_size import fid_warnings
 from tfattngan.metrics.sample_size import require_images
 
@@ -95,7 +96,7 @@ def fid(real, fake, *, num_samples=None, weights=None, batch_size=32, seed=0, im
 
 
 def kid(real, fake, *, num_samples=None, weights=None, batch_size=32, seed=0, image_size=None, channels=None,
-        cache_dir=None, max_block_size=1024, progress=None):
+        cache_dir=None, max_block_size=KID_BLOCK_SIZE, progress=None):
     """The Kernel Inception Distance between two sets of images, with its standard error.
 
     The unbiased block estimate of tensorflow-gan's

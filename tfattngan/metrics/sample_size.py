@@ -15,6 +15,7 @@ features, so neither has that warning.
 from tfattngan.errors import UserInputError
 
 MIN_IMAGES = 2
+KID_BLOCK_SIZE = 1024  # tensorflow-gan's default block of the KID estimator
 MAX_KID_FEATURES = 10000  # feature vectors kept per image set for KID (float32: 80 MB at 10000)
 
 

@@ -146,7 +146,6 @@ def _train(args):
         return {name: config.to_dict() for name, config in RECIPES.items()}, None
     out, config = resolve(args)
     from tfattngan.data import load_source
-    from tfattngan.data import reported_read_failures
     from tfattngan.training.loop import train
     from tfattngan.training.strategies import make_strategy
 
@@ -156,8 +155,7 @@ def _train(args):
     stream = progress_stream(args)
     print(f"Training {config.recipe} on {source.name} ({source.num_examples} images) into {out}", file=stream,
           flush=True)
-    with reported_read_failures(source):  # an image file that stops reading mid-run is named in one line
-        summary = train(config, out, strategy=strategy, source=source, log_stream=stream)
+    summary = train(config, out, strategy=strategy, source=source, log_stream=stream)
     return dataclasses.asdict(summary), summary.describe()
 
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from tfattngan.data import load_source
 from tfattngan.data import make_dataset
+from tfattngan.data import reported_read_failures
 from tfattngan.errors import UserInputError
 from tfattngan.recipes import build_gan
 from tfattngan.recipes import validate
@@ -184,7 +185,7 @@ class _Loop:
         self.chief = is_chief(strategy)
         self.log_stream = log_stream if self.chief else open(os.devnull, "w")
         self.manager = None
-        self.source = source or load_source(config.dataset)
+        self.source = source
         self.config = resolve_config(config, self.source)
         self.run.check_resumable(self.config)
         if self.chief:
@@ -442,7 +443,9 @@ def train(config, run_dir, strategy=None, source=None, stop_at=None, log_stream=
     `TrainingDivergedError`, keeping the last good checkpoint and, in
     `config.json`, the config that made it (`config.json` is written with
     every checkpoint). A write that fails (full disk, file-size limit)
-    stops it with a `WriteFailedError` naming what was not written.
+    stops it with a `WriteFailedError` naming what was not written, and an
+    image file of the data that stops reading mid-run with a
+    `UserInputError` naming the file.
     With `config.eval_every` set, the FID of
     `config.eval_samples` generated images against as many training images
     is computed at the start, every `eval_every` steps and at the end
@@ -476,8 +479,10 @@ def train(config, run_dir, strategy=None, source=None, stop_at=None, log_stream=
     (2, False)
     """
     strategy = strategy or tf.distribute.get_strategy()
+    source = source or load_source(config.dataset)
     run = RunDirectory(run_dir)
-    with RunLock(run.path) if is_chief(strategy) else contextlib.nullcontext():
+    # An image file that stops reading mid-run is named in one error (reported_read_failures).
+    with RunLock(run.path) if is_chief(strategy) else contextlib.nullcontext(), reported_read_failures(source):
         loop = _Loop(config, run, strategy, source, log_stream)
         return loop.train(stop_at or loop.config.steps)
 
