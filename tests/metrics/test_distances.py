@@ -61,6 +61,11 @@ def test_fid_paths_equal_scipy():
     by_statistics = frechet_distance(_streamed(real, [64] * 6 + [16]), _streamed(fake, [100] * 3))
     np.testing.assert_allclose(by_statistics, expected, rtol=1e-8)
     np.testing.assert_allclose(frechet_distance_from_features(real, fake), expected, rtol=1e-8)
+    # Fewer images than dimensions (singular covariances, as in small evaluations): the eigendecomposition
+    # path still agrees with tensorflow-gan's SVD path on the features.
+    real, fake = _inception_like(rng, 300, 512), _inception_like(rng, 200, 512, shift=0.2) * 1.3
+    np.testing.assert_allclose(frechet_distance(_streamed(real, [100] * 3), _streamed(fake, [50] * 4)),
+                               frechet_distance_from_features(real, fake), rtol=1e-7)
 
 
 def test_fid_rejects_features_of_other_dimensions():

@@ -9,10 +9,13 @@ tensorflow-gan's mathematics:
   (`FeatureStatistics`, possibly read from the cache) hold only a mean and a
   covariance, which that function cannot take; the distance
   `|m_a - m_b|^2 + tr(C_a) + tr(C_b) - 2 tr((C_a C_b)^(1/2))` is then
-  computed with the same formula, its matrix term by tensorflow-gan's own
-  `trace_sqrt_product` on float64 tensors. Both use the unbiased covariance
-  (divided by `N - 1`); the tests check the two paths against each other and
-  against `scipy.linalg.sqrtm`.
+  computed with the same formula, its matrix term as tensorflow-gan's
+  `trace_sqrt_product` computes it, `tr((sqrt(C_a) C_b sqrt(C_a))^(1/2))`, but
+  with NumPy's symmetric eigendecompositions (`eigh`) in float64 instead of
+  its two SVDs: at Inception's 2048 dimensions 2 s instead of 13 s on a
+  2-core CPU, paid at every evaluation during training. Both use the
+  unbiased covariance (divided by `N - 1`); the tests check the two paths
+  against each other and against `scipy.linalg.sqrtm`.
 """
 
 import collections
@@ -130,12 +133,40 @@ def frechet_distance(statistics1, statistics2):
             f"features of {statistics1.dim} and {statistics2.dim} dimensions cannot be compared; "
             "compute both with the same Inception weights"
         )
-    covariance1 = tf.constant(statistics1.covariance, tf.float64)
-    covariance2 = tf.constant(statistics2.covariance, tf.float64)
-    root_trace = classifier_metrics().trace_sqrt_product(covariance1, covariance2)
+    covariance1 = np.asarray(statistics1.covariance, np.float64)
+    covariance2 = np.asarray(statistics2.covariance, np.float64)
     mean_term = float(np.sum(np.square(statistics1.mean - statistics2.mean)))
-    trace_term = float(tf.linalg.trace(covariance1 + covariance2) - 2.0 * root_trace)
+    trace_term = float(np.trace(covariance1) + np.trace(covariance2)) - 2.0 * trace_sqrt_product(covariance1, covariance2)
     return mean_term + trace_term
+
+
+def trace_sqrt_product(covariance1, covariance2):
+    """`tr((C1 C2)^(1/2))` of two covariance matrices, as `tr((sqrt(C1) C2 sqrt(C1))^(1/2))`.
+
+    The construction of tensorflow-gan's `trace_sqrt_product`: `C1 C2` and
+    `sqrt(C1) C2 sqrt(C1)` have the same eigenvalues, and the latter is
+    symmetric positive semi-definite, so the trace of its square root is
+    the sum of the square roots of its eigenvalues. Both steps use float64
+    symmetric eigendecompositions; as in tensorflow-gan, eigenvalues below
+    1e-10 (the null space of a covariance of fewer images than dimensions,
+    up to rounding) are kept as they are rather than square-rooted, which
+    would turn rounding noise into a bias.
+
+    Example:
+
+    >>> c1, c2 = np.diag([4.0, 9.0]), np.diag([1.0, 4.0])
+    >>> round(trace_sqrt_product(c1, c2), 12)  # sqrt(4) + sqrt(36)
+    8.0
+    """
+    values, vectors = np.linalg.eigh(np.asarray(covariance1, np.float64))
+    root = (vectors * _root_of_eigenvalues(values)) @ vectors.T
+    product = root @ np.asarray(covariance2, np.float64) @ root
+    return float(np.sum(_root_of_eigenvalues(np.linalg.eigvalsh((product + product.T) / 2.0))))
+
+
+def _root_of_eigenvalues(values, eps=1e-10):
+    values = np.clip(values, 0.0, None)
+    return np.where(values < eps, values, np.sqrt(values))
 
 
 def kernel_distance_from_features(features1, features2, max_block_size=KID_BLOCK_SIZE, shuffle_seed=0):
