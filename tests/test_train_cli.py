@@ -115,7 +115,7 @@ def test_multi_worker_training_on_loopback_matches_one_process(tmp_path):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             ports.append(probe.getsockname()[1])
-    arguments = ["--steps", "3", *TINY]
+    arguments = ["--steps", "3", *TINY, "--set", "n_critic=2"]  # the critic's loop of updates, across workers
     single = _train(*arguments, "--out", str(tmp_path / "single"), "--strategy", "default")
     assert single.returncode == 0, single.stderr
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}

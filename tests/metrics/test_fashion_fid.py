@@ -1,4 +1,4 @@
-"""FID and KID with the real Inception network on Fashion-MNIST (200 images a set, to stay fast)."""
+"""FID and KID with the real Inception network on Fashion-MNIST (100 images a set, to stay fast)."""
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from tfattngan.metrics.inception.weights import has_logits
 # One worker runs these tests under pytest-xdist, so their shared fixtures are built once.
 pytestmark = [pytest.mark.xdist_group("fashion_fid"), needs(FASHION, WEIGHTS)]
 
-COUNT = 200
+COUNT = 100
 
 
 def _fashion(prefix):
@@ -41,8 +41,8 @@ def test_fid_and_kid_separate_real_data_from_noisy_data(evaluated):
     _, results = evaluated
     train, noisy = results["train"][1], results["noisy"][1]
     assert train.num_reference == train.num_generated == COUNT
-    assert 10.0 < train.fid < 100.0  # two samples of one distribution: the small-sample bias (66 measured)
-    assert noisy.fid > 150.0 and noisy.fid > 2.5 * train.fid  # 270 measured
+    assert 10.0 < train.fid < 150.0  # two samples of one distribution: the small-sample bias (94 measured)
+    assert noisy.fid > 200.0 and noisy.fid > 2.0 * train.fid  # 279 measured
     assert abs(train.kid) < 0.01 and noisy.kid > 0.1
     assert (train.inception_score is not None) == has_logits(WEIGHTS)  # IS only from an archive with the logits
 
