@@ -206,6 +206,11 @@ def _sagan_recipes():
             generator_attention="self", generator_attention_sizes=(size,), discriminator_attention_sizes=(size,),
             batch_size=256, steps=1000000, **_SAGAN_TRAINING,
         )
+    recipes["sagan-no-attention"] = recipes["sagan-feat8"].replace(
+        source=f"{_SAGAN}; Table 1's \"no attention\" column: the same ResNet with spectral norm on G and D and "
+        f"TTUR, without self-attention (the paper's \"SN on G/D+TTUR\" baseline); {_DEPARTURES}",
+        generator_attention="none", generator_attention_sizes=(), discriminator_attention_sizes=(),
+    )
     recipes["sagan-imagenet128"] = recipes["sagan-feat64"].replace(
         source=f"{_SAGAN}; the Table 2 model (IS 52.52, FID 18.65), which is the feat64 row of Table 1: "
         "attention at 64x64 in G and D. The official code places it at 32x32 (Table 1's best FID, 18.28: "
