@@ -6,6 +6,7 @@ read them from one folder, `$TFATTNGAN_TEST_ASSETS`, laid out as
     data/fashion-mnist/   the four Fashion-MNIST idx .gz files
     data/mnist/           t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz
     inception/            fid_inception_v3_weights.npz, reference_features.npz
+    papers/               the papers' text (the studies' numbers are checked against it)
 
 and, when the variable is unset, from `../shared` beside the repository.
 A test that needs a missing asset (the `needs(...)` mark, or `require(...)`
@@ -60,6 +61,11 @@ INCEPTION_WEIGHTS = _asset(
 REFERENCE_FEATURES = _asset(
     "inception/reference_features.npz", "the original Inception network's reference features",
     "it comes with the project's shared test assets (see their inception/README.md)",
+)
+
+PAPERS = _asset(
+    "papers", "the papers' text files",
+    "they come with the project's shared test assets (one .txt file per paper of docs/recipes.md)",
 )
 
 
