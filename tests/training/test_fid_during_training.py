@@ -26,26 +26,26 @@ def _fid_rows(run_dir):
 
 def test_fid_falls_during_a_short_quickstart_run_and_the_best_checkpoint_is_kept(tmp_path, inception_weights):
     run = tmp_path / "run"
-    config = get_recipe("quickstart").replace(steps=150, eval_every=150, eval_samples=64, batch_size=32,
-                                              keep_checkpoints=1, sample_every=150, checkpoint_every=50)
+    config = get_recipe("quickstart").replace(steps=100, eval_every=100, eval_samples=64, batch_size=32,
+                                              keep_checkpoints=1, sample_every=100, checkpoint_every=50)
     summary = train(config, run, log_stream=io.StringIO())
     rows = _fid_rows(run)
-    assert sorted(rows) == [0, 150]
-    first, last = float(rows[0]["fid"]), float(rows[150]["fid"])
-    assert last < first - 10.0, (first, last)  # measured: 415 at step 0, 357 at step 150
+    assert sorted(rows) == [0, 100]
+    first, last = float(rows[0]["fid"]), float(rows[100]["fid"])
+    assert last < first - 10.0, (first, last)  # measured: 415 at step 0, 334 at step 100
     best = json.loads((run / "checkpoints" / "best" / "best.json").read_text())
-    assert best["step"] == 150 and best["fid"] == pytest.approx(last, rel=1e-5)
+    assert best["step"] == 100 and best["fid"] == pytest.approx(last, rel=1e-5)
     assert summary.best_fid == pytest.approx(last, rel=1e-5)
-    assert load_generator(run, checkpoint="best").step == 150
+    assert load_generator(run, checkpoint="best").step == 100
 
     # A later evaluation that is worse than the best keeps the best checkpoint as it is.
     best["fid"] = 0.0
     (run / "checkpoints" / "best" / "best.json").write_text(json.dumps(best))
     kept = {path.name: path.read_bytes() for path in (run / "checkpoints" / "best").glob("best-*")}
-    train(config.replace(steps=152, eval_every=2), run, log_stream=io.StringIO())
-    assert float(_fid_rows(run)[152]["best_fid"]) == 0.0
+    train(config.replace(steps=102, eval_every=2), run, log_stream=io.StringIO())
+    assert float(_fid_rows(run)[102]["best_fid"]) == 0.0
     assert {path.name: path.read_bytes() for path in (run / "checkpoints" / "best").glob("best-*")} == kept
-    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-152")
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-102")
 
 
 def test_fid_during_training_without_weights_fails_before_training(tmp_path, monkeypatch):
