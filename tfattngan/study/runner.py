@@ -144,8 +144,9 @@ def _run_child(plan, log_stream):
     write_text_atomically(run_dir / PLAN_FILE, plan.to_json())
     (run_dir / RESULT_FILE).unlink(missing_ok=True)
     command = [sys.executable, "-m", "tfattngan.study.row", str(run_dir / PLAN_FILE)]
-    live = log_stream is sys.stdout  # the row's progress line goes straight to the terminal
-    with subprocess.Popen(command, stdout=None if live else subprocess.PIPE, stderr=subprocess.PIPE,
+    live = log_stream in (sys.stdout, sys.stderr)  # the row's progress line goes straight to the terminal
+    log_stream.flush()
+    with subprocess.Popen(command, stdout=log_stream if live else subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True) as child:
         try:
             output, errors = child.communicate()
