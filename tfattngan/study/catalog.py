@@ -171,32 +171,25 @@ _SAGAN_DIV_BUDGET = ("\"10,000 epochs for MNIST and FASHION-MNIST\", 5 critic st
 _SAGAN_DIV_DATA = (("mnist", "MNIST"), ("fashion-mnist", "Fashion-MNIST"))
 
 
-def _sagan_div_table2():
-    # sagan-div-chen-yamane-2023.txt, Table 2 (lines 145-149): FID on MNIST, Fashion-MNIST.
-    table = (("dcgan", "DCGAN", 146, (45.7734, 86.5129)), ("wgan-div", "WGAN-div", 147, (83.1224, 104.1503)),
-             ("sngan", "SNGAN", 148, (26.0231, 46.9646)), ("d", "SAGAN-div (d)", 149, (55.6425, 100.8650)))
+def _sagan_div_study(number, description, table):
+    """A SAGAN-div table: `table` rows are (recipe key, variant, line, (FID on MNIST, FID on Fashion-MNIST))."""
     rows = tuple(Row(f"sagan-div-{key}-{data}", variant, dataset, {"FID": values[i]}, f"line {line}")
                  for i, (data, dataset) in enumerate(_SAGAN_DIV_DATA) for key, variant, line, values in table)
     return Study(
-        name="sagan-div-table2", paper=_SAGAN_DIV, table="Table 2", source_file="sagan-div-chen-yamane-2023.txt",
-        description="DCGAN, WGAN-div and SNGAN against SAGAN-div (d) on MNIST and Fashion-MNIST (FID)",
-        rows=rows, protocol=_SAGAN_DIV_PROTOCOL, budget=_SAGAN_DIV_BUDGET,
+        name=f"sagan-div-table{number}", paper=_SAGAN_DIV, table=f"Table {number}",
+        source_file="sagan-div-chen-yamane-2023.txt", description=description, rows=rows,
+        protocol=_SAGAN_DIV_PROTOCOL, budget=_SAGAN_DIV_BUDGET,
     )
 
 
-def _sagan_div_table3():
-    # sagan-div-chen-yamane-2023.txt, Table 3 (lines 153-157); the variants are defined on line 190.
-    table = (("a", "a: SN and IN in G and D", 154, (86.7291, 127.7808)),
-             ("b", "b: SN in G and D, no IN", 155, (59.8766, 107.4283)),
-             ("c", "c: IN in G and D, no SN", 156, (101.1107, 153.7099)),
-             ("d", "d: SN in D, IN in G", 157, (55.6425, 100.8650)))
-    rows = tuple(Row(f"sagan-div-{key}-{data}", variant, dataset, {"FID": values[i]}, f"line {line}")
-                 for i, (data, dataset) in enumerate(_SAGAN_DIV_DATA) for key, variant, line, values in table)
-    return Study(
-        name="sagan-div-table3", paper=_SAGAN_DIV, table="Table 3", source_file="sagan-div-chen-yamane-2023.txt",
-        description="spectral and instance normalisation in G and D, variants a-d, on MNIST and Fashion-MNIST (FID)",
-        rows=rows, protocol=_SAGAN_DIV_PROTOCOL, budget=_SAGAN_DIV_BUDGET,
-    )
+# sagan-div-chen-yamane-2023.txt, Table 2 (lines 145-149) and Table 3 (lines 153-157; the variants are
+# defined on line 190): FID on MNIST, Fashion-MNIST.
+_SAGAN_DIV_TABLE2 = (("dcgan", "DCGAN", 146, (45.7734, 86.5129)), ("wgan-div", "WGAN-div", 147, (83.1224, 104.1503)),
+                     ("sngan", "SNGAN", 148, (26.0231, 46.9646)), ("d", "SAGAN-div (d)", 149, (55.6425, 100.8650)))
+_SAGAN_DIV_TABLE3 = (("a", "a: SN and IN in G and D", 154, (86.7291, 127.7808)),
+                     ("b", "b: SN in G and D, no IN", 155, (59.8766, 107.4283)),
+                     ("c", "c: IN in G and D, no SN", 156, (101.1107, 153.7099)),
+                     ("d", "d: SN in D, IN in G", 157, (55.6425, 100.8650)))
 
 
 def _sagan_celeba():
@@ -217,8 +210,14 @@ def _sagan_celeba():
     )
 
 
-STUDIES = {study.name: study for study in (_sagan_table1(), _ragan_table1(), _sagan_div_table2(),
-                                           _sagan_div_table3(), _sagan_celeba())}
+STUDIES = {study.name: study for study in (
+    _sagan_table1(), _ragan_table1(),
+    _sagan_div_study(2, "DCGAN, WGAN-div and SNGAN against SAGAN-div (d) on MNIST and Fashion-MNIST (FID)",
+                     _SAGAN_DIV_TABLE2),
+    _sagan_div_study(3, "spectral and instance normalisation in G and D, variants a-d, on MNIST and Fashion-MNIST "
+                     "(FID)", _SAGAN_DIV_TABLE3),
+    _sagan_celeba(),
+)}
 
 
 def get_study(name):
