@@ -9,6 +9,7 @@ Example:
 """
 
 import argparse
+import dataclasses
 import json
 import pathlib
 import sys
@@ -106,7 +107,7 @@ def _run(args):
                       datasets=args.dataset, settings=args.set, only=args.only, data_dir=args.data_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / STUDY_FILE, json.dumps(
-        {"study": study.name, "plans": [json.loads(plan.to_json()) for plan in plans]}, indent=2) + "\n")
+        {"study": study.name, "plans": [dataclasses.asdict(plan) for plan in plans]}, indent=2) + "\n")
     results = run_study(study, out, plans, log_stream=progress_stream(args))
     failed = [row for row in results["rows"] if row["status"] != "finished"]
     if failed:
@@ -135,7 +136,7 @@ def _report(args):
         raise UserInputError(f"{out} is not a study folder (no {STUDY_FILE}); "
                              f"{PROG} run STUDY --out {out} makes one.")
     saved = json.loads(path.read_text())
-    plans = [RowPlan.from_json(json.dumps(plan)) for plan in saved["plans"]]
+    plans = [RowPlan.from_dict(plan) for plan in saved["plans"]]
     results = write_results(get_study(saved["study"]), out, plans)
     return results, _summary(results, out)
 

@@ -40,10 +40,10 @@ def collect_results(study, out, plans):
             "paper_source": f"{study.source_file}, {row.where}",
             "this_run": {metric: _finite(record.get(key)) if finished else None for metric, key in _METRIC_KEYS.items()
                          if metric in row.paper or record.get(key) is not None},
-            **{key: record.get(key) for key in ("status", "message", "checkpoint", "evaluated_step", "steps",
-                                                 "paper_steps", "num_generated", "num_reference", "dataset",
-                                                 "train_seconds", "eval_seconds", "warnings", "samples")
-               if key in record and key != "dataset"},
+            **{key: record[key] for key in ("status", "message", "checkpoint", "evaluated_step", "steps",
+                                            "paper_steps", "num_generated", "num_reference", "train_seconds",
+                                            "eval_seconds", "warnings", "samples")
+               if key in record},
             "trained_on": record.get("dataset"),
         })
     return {

@@ -61,10 +61,14 @@ class RowPlan:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
 
     @classmethod
+    def from_dict(cls, values):
+        """The plan of a `dataclasses.asdict` dict (as read back from JSON)."""
+        return cls(**{**values, "overrides": tuple(values["overrides"])})
+
+    @classmethod
     def from_json(cls, text):
         """The plan of `to_json` text."""
-        values = json.loads(text)
-        return cls(**{**values, "overrides": tuple(values["overrides"])})
+        return cls.from_dict(json.loads(text))
 
     def config(self):
         """The row's `GANConfig`: the recipe with the overrides applied."""
@@ -114,8 +118,7 @@ def run_row(plan, log_stream=None):
     'failed'
     """
     try:
-        record = {**failure_record(plan, None), **_train_and_evaluate(plan, log_stream), "status": "finished"}
-        del record["message"]
+        record = {**_plan_fields(plan), **_train_and_evaluate(plan, log_stream), "status": "finished"}
     except (UserInputError, OSError) as error:
         status = "interrupted" if isinstance(error, RowInterrupted) else "failed"
         if pathlib.Path(plan.run_dir).is_dir():
@@ -133,8 +136,12 @@ def failure_record(plan, message, status="failed"):
     >>> failure_record(RowPlan("quickstart", "s/quickstart", (), False, 64), "no data")["status"]
     'failed'
     """
+    return {**_plan_fields(plan), "status": status, "message": message}
+
+
+def _plan_fields(plan):
     return {"recipe": plan.recipe, "run_dir": plan.run_dir, "overrides": list(plan.overrides),
-            "eval_samples": plan.eval_samples, "status": status, "message": message}
+            "eval_samples": plan.eval_samples}
 
 
 def write_result(record):
@@ -173,8 +180,7 @@ def _train_and_evaluate(plan, log_stream):
     generator = load_generator(plan.run_dir, checkpoint="best" if use_best else None)
     start = time.monotonic()
     evaluator = FIDEvaluator(source, plan.eval_samples, image_size=config.image_size, channels=config.channels,
-                             center_crop=config.center_crop, seed=config.seed, data_dir=plan.data_dir,
-                             progress=False)
+                             center_crop=config.center_crop, seed=config.seed, progress=False)
     result = evaluator.evaluate(generator)
     samples = to_uint8(generator.generate(SAMPLE_COUNT, seed=SAMPLE_SEED)).numpy()
     save_png(image_grid(samples, columns=SAMPLE_COUNT), pathlib.Path(plan.run_dir) / SAMPLES_FILE)
