@@ -16,6 +16,7 @@ from tests.assets import PAPERS
 from tests.assets import needs
 from tfattngan.recipes import RECIPES
 from tfattngan.study import STUDIES
+from tfattngan.study.cli import main as study_main
 
 
 @needs(PAPERS)
@@ -43,12 +44,18 @@ def _study(*arguments, env):
 
 
 @needs(FASHION, WEIGHTS)
-def test_a_study_trains_evaluates_resumes_and_reports_with_a_failed_row_recorded(tmp_path):
-    env = {**os.environ, "TFATTNGAN_INCEPTION_WEIGHTS": str(WEIGHTS), "TFATTNGAN_FID_CACHE": str(tmp_path / "cache")}
+def test_a_study_trains_evaluates_resumes_and_reports_with_a_failed_row_recorded(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("TFATTNGAN_INCEPTION_WEIGHTS", raising=False)
+    env = {**os.environ, "TFATTNGAN_FID_CACHE": str(tmp_path / "cache")}
     out = tmp_path / "table3"
     command = ["run", "sagan-div-table3", "--out", str(out), "--only", "sagan-div-c-*",
                "--evaluations", "1",
                "--dataset", f"fashion-mnist=idx:{FASHION}", "--dataset", "mnist=idx:/no/such/mnist", *TINY]
+    # Without weights the study refuses to start: one line saying how to give them, nothing written.
+    assert study_main(command) == 2
+    assert "pass --weights" in capsys.readouterr().err.strip().splitlines()[-1] and not out.exists()
+
+    command += ["--weights", str(WEIGHTS)]  # the rows' processes get the weights from the flag alone
     first = _study(*command, env=env)
     assert first.returncode == 2, first.stderr[-3000:]
     assert first.stderr.strip().splitlines()[-1].startswith("error: 1 of 2 rows failed"), first.stderr[-2000:]

@@ -146,15 +146,47 @@ def load_extractor(weights=None, argument="weights="):
         return weights
     if isinstance(weights, keras.Model):
         return keras_extractor(weights)
-    if weights is None:
-        weights = os.environ.get(WEIGHTS_ENV) or None
+    spec = os.fspath(weights_spec(weights, argument))
+    local = pathlib.Path(spec).expanduser()
+    stamp = (local.stat().st_size, local.stat().st_mtime_ns) if local.is_file() else None
     try:
-        if weights is None:
-            resolve_weights_path(None)  # raises the error that says where to get weights
-        spec = os.fspath(weights)
-        local = pathlib.Path(spec).expanduser()
-        stamp = (local.stat().st_size, local.stat().st_mtime_ns) if local.is_file() else None
         return _load(spec, stamp)
     except UserInputError as error:
-        # The archive's loader names its own parameter; say how this caller's user passes the weights.
-        raise UserInputError(str(error).replace("pass weights_path=", f"pass {argument}")) from None
+        raise _for_caller(error, argument) from None
+
+
+def weights_spec(weights=None, argument="weights="):
+    """The weights to load: `weights`, else `$TFATTNGAN_INCEPTION_WEIGHTS`.
+
+    Lets a tool refuse to start when no weights are given at all, before
+    it trains anything, with the error that says where to get them.
+
+    Args:
+        weights: a path, TF-Hub handle or `None`. Defaults to `None`.
+        argument: str, how the caller's user gives the weights, as in
+            `load_extractor`. Defaults to `"weights="`.
+
+    Returns:
+        `weights`, or the environment variable's value.
+
+    Raises:
+        UserInputError: neither is given.
+
+    Example:
+
+    >>> weights_spec("fid_inception_v3_weights.npz")
+    'fid_inception_v3_weights.npz'
+    """
+    if weights is None:
+        weights = os.environ.get(WEIGHTS_ENV) or None
+    if weights is None:
+        try:
+            resolve_weights_path(None)  # raises the error that says where to get weights
+        except UserInputError as error:
+            raise _for_caller(error, argument) from None
+    return weights
+
+
+def _for_caller(error, argument):
+    """The archive's loader names its own parameter; say how this caller's user passes the weights."""
+    return UserInputError(str(error).replace("pass weights_path=", f"pass {argument}"))

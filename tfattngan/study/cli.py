@@ -4,7 +4,8 @@ Example:
 
     python -m tfattngan.study list
     python -m tfattngan.study run sagan-div-table3 --out studies/table3 \\
-        --dataset fashion-mnist=idx:data/fashion-mnist --only '*fashion-mnist' --steps 300 --eval-samples 2000
+        --dataset fashion-mnist=idx:data/fashion-mnist --only '*fashion-mnist' --steps 300 --eval-samples 2000 \\
+        --weights fid_inception_v3_weights.npz
     python -m tfattngan.study report studies/table3
 """
 
@@ -56,6 +57,8 @@ def build_parser():
                      help="generated and real images per evaluation (default: the paper's where stated, else 10000)")
     run.add_argument("--evaluations", type=positive_int, default=4,
                      help="FID evaluations over training where the paper reports the best (default: 4)")
+    run.add_argument("--weights", help="Inception weights for FID: .npz, .pb or TF-Hub handle "
+                     "(default: $TFATTNGAN_INCEPTION_WEIGHTS; see python -m tfattngan.evaluate --help)")
     run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                      help="override a config field of every row")
     run.add_argument("--only", nargs="+", default=[], metavar="PATTERN",
@@ -96,10 +99,12 @@ def _list(args):
 
 
 def _run(args):
+    from tfattngan.metrics.extractor_loading import weights_spec
     from tfattngan.study.runner import plan_rows
     from tfattngan.study.runner import run_study
 
     study = get_study(args.study)
+    weights = weights_spec(args.weights, argument="--weights")
     out = pathlib.Path(args.out)
     _check_study_folder(out, study.name)
     eval_samples = args.eval_samples or study.protocol.eval_samples
@@ -108,7 +113,7 @@ def _run(args):
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / STUDY_FILE, json.dumps(
         {"study": study.name, "plans": [dataclasses.asdict(plan) for plan in plans]}, indent=2) + "\n")
-    results = run_study(study, out, plans, log_stream=progress_stream(args))
+    results = run_study(study, out, plans, weights=weights, log_stream=progress_stream(args))
     failed = [row for row in results["rows"] if row["status"] != "finished"]
     if failed:
         raise UserInputError(

@@ -1,11 +1,13 @@
 """Runs a study: each row's recipe trained and evaluated in its own process, then the results written."""
 
+import os
 import pathlib
 import subprocess
 import sys
 
 from tfattngan.atomic_files import write_text_atomically
 from tfattngan.errors import UserInputError
+from tfattngan.metrics.inception.weights import WEIGHTS_ENV
 from tfattngan.study.row import PLAN_FILE
 from tfattngan.study.row import RESULT_FILE
 from tfattngan.study.row import RowPlan
@@ -99,7 +101,7 @@ def is_finished(plan):
                 and record.get("eval_samples") == plan.eval_samples)
 
 
-def run_study(study, out, plans, log_stream=None):
+def run_study(study, out, plans, weights=None, log_stream=None):
     """Trains and evaluates every row of `plans` not finished yet, one child process each; writes the results.
 
     Rows run one after another in child processes (`python -m
@@ -107,7 +109,9 @@ def run_study(study, out, plans, log_stream=None):
     progress line under a "Row k of n" header. A row that fails is recorded
     as failed with its message and the study goes on; a finished row is
     skipped, and an unfinished one resumes from its checkpoint. Ctrl-C
-    stops the row (which saves a checkpoint) and the study.
+    stops the row (which saves a checkpoint) and the study. `weights` are
+    the Inception weights the rows evaluate with (a path or TF-Hub handle;
+    `None`: `$TFATTNGAN_INCEPTION_WEIGHTS`).
 
     Returns:
         The study's results (`collect_results`), also written to
@@ -125,7 +129,7 @@ def run_study(study, out, plans, log_stream=None):
                   flush=True)
             continue
         print(f"{header}: training into {plan.run_dir}", file=log_stream, flush=True)
-        _run_child(plan, log_stream)
+        _run_child(plan, weights, log_stream)
         record = read_result(plan.run_dir) or {}
         if record.get("status") == "interrupted":
             raise UserInputError(f"{record['message']} Finished rows are kept in {out}.")
@@ -137,7 +141,7 @@ def run_study(study, out, plans, log_stream=None):
     return write_results(study, out, plans)
 
 
-def _run_child(plan, log_stream):
+def _run_child(plan, weights, log_stream):
     """Runs `plan` in a child process; a child that ends without a record gets a failed one."""
     run_dir = pathlib.Path(plan.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -146,8 +150,9 @@ def _run_child(plan, log_stream):
     command = [sys.executable, "-m", "tfattngan.study.row", str(run_dir / PLAN_FILE)]
     live = log_stream in (sys.stdout, sys.stderr)  # the row's progress line goes straight to the terminal
     log_stream.flush()
+    env = {**os.environ, WEIGHTS_ENV: os.fspath(weights)} if weights is not None else None
     with subprocess.Popen(command, stdout=log_stream if live else subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as child:
+                          text=True, env=env) as child:
         try:
             output, errors = child.communicate()
         except KeyboardInterrupt:  # the row saves a checkpoint on the same Ctrl-C; let it finish
