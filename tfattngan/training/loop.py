@@ -108,8 +108,21 @@ def _all_finite(variables):
     return tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32))) for v in variables])
 
 
-def _raise_interrupted(signum, frame):
-    raise KeyboardInterrupt
+class _StopRequest:
+    """Ctrl-C or SIGTERM: a flag the step loop checks after each step; a second signal stops at once.
+
+    A `KeyboardInterrupt` raised by Python's own handler can land inside a
+    TensorFlow call that swallows it, and the run then goes on; a flag
+    cannot be lost.
+    """
+
+    def __init__(self):
+        self.requested = False
+
+    def handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
 
 
 def is_chief(strategy):
@@ -184,6 +197,7 @@ class _Loop:
         self.strategy = strategy
         self.chief = is_chief(strategy)
         self.log_stream = log_stream if self.chief else open(os.devnull, "w")
+        self._stop = _StopRequest()
         self.manager = None
         self.source = source
         self.config = resolve_config(config, self.source)
@@ -373,6 +387,8 @@ class _Loop:
             if self.evaluator is not None:
                 self.evaluate()
         while self.step < stop_at:
+            if self._stop.requested:
+                raise KeyboardInterrupt
             metrics = {name: float(value) for name, value in train_step(iterator).items() if name != "loss"}
             bad = [name for name, value in metrics.items() if not np.isfinite(value)]
             if bad:
@@ -400,7 +416,8 @@ class _Loop:
 
     def train(self, stop_at):
         """Runs to `stop_at` (or Ctrl-C / SIGTERM), then returns the `RunSummary`."""
-        previous = signal.signal(signal.SIGTERM, _raise_interrupted) if _in_main_thread() else None
+        signals = (signal.SIGINT, signal.SIGTERM) if _in_main_thread() else ()
+        previous = {number: signal.signal(number, self._stop.handle) for number in signals}
         interrupted = False
         try:
             self.run_steps(stop_at)
@@ -409,8 +426,8 @@ class _Loop:
             print(f"\nInterrupted at step {self.step}; saving a checkpoint.", file=self.log_stream)
             self.save_checkpoint()
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
         if not interrupted and self.manager.latest_checkpoint is None:
             self.save_checkpoint()
         if self.chief:
