@@ -71,7 +71,7 @@ def list_recipes(stream=None, names=None):
     >>> list_recipes(out, names=["quickstart", "sagan-div-d-mnist"])
     2
     >>> out.getvalue().splitlines()[1].split()[:4]
-    ['quickstart', '32x32', 'hinge', '1,800']
+    ['quickstart', '32x32', 'hinge', '2,400']
     """
     from tfattngan.models import trainable_parameter_count
     from tfattngan.recipes import RECIPES
