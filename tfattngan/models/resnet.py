@@ -26,6 +26,7 @@ architectures for 32, 64 and 128 pixels.
 """
 
 import keras
+from keras import ops
 
 from tfattngan.layers import ConditionalBatchNormalization
 from tfattngan.models.common import self_attention
@@ -84,23 +85,46 @@ def _conv(filters, size, name, use_bias=True):
     return spectral(keras.layers.Conv2D(filters, size, padding="same", use_bias=use_bias, name=name), True)
 
 
-def _upsample(x, name):
-    # 2x nearest upsampling as one resize op. keras.layers.UpSampling2D (tf.repeat) loses the static height
-    # when the batch size is unknown, and the TFLite converter then fails to lower the next Conv2D.
-    height, width = x.shape[1:3]
-    return keras.layers.Resizing(2 * height, 2 * width, interpolation="nearest", name=name)(x)
+@keras.saving.register_keras_serializable(package="tfattngan")
+class NearestUpsampling2D(keras.layers.Layer):
+    """2x nearest-neighbour upsampling, `[B, H, W, C] -> [B, 2H, 2W, C]`.
+
+    Written as a broadcast and a reshape rather than a resize op, so that
+    its gradient (a 2x2 sum) compiles under XLA, where the gradient of
+    `tf.image.resize(..., "nearest")` has no kernel. keras'
+    `UpSampling2D` (`tf.repeat`) is not used because it loses the static
+    height when the batch size is unknown, and the TFLite converter then
+    fails to lower the next convolution.
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.arange(4, dtype="float32").reshape(1, 2, 2, 1)
+    >>> NearestUpsampling2D()(x)[0, :, :, 0].numpy().tolist()
+    [[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0], [2.0, 2.0, 3.0, 3.0], [2.0, 2.0, 3.0, 3.0]]
+    """
+
+    def call(self, inputs):
+        height, width, channels = inputs.shape[1:]
+        x = ops.expand_dims(ops.expand_dims(inputs, 2), 4)
+        x = ops.broadcast_to(x, (ops.shape(inputs)[0], height, 2, width, 2, channels))
+        return ops.reshape(x, (-1, 2 * height, 2 * width, channels))
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return (batch, 2 * height, 2 * width, channels)
 
 
 def _generator_block(x, labels, num_classes, out_channels, name):
     h = _batch_norm(x, labels, num_classes, f"{name}_bn1")
     h = keras.layers.ReLU()(h)
-    h = _upsample(h, f"{name}_up")
+    h = NearestUpsampling2D(name=f"{name}_up")(h)
     # Every block's output goes into a batch norm, so its convolutions need no bias.
     h = _conv(out_channels, 3, f"{name}_conv1", use_bias=False)(h)
     h = _batch_norm(h, labels, num_classes, f"{name}_bn2")
     h = keras.layers.ReLU()(h)
     h = _conv(out_channels, 3, f"{name}_conv2", use_bias=False)(h)
-    shortcut = _upsample(x, f"{name}_shortcut_up")
+    shortcut = NearestUpsampling2D(name=f"{name}_shortcut_up")(x)
     shortcut = _conv(out_channels, 1, f"{name}_shortcut", use_bias=False)(shortcut)
     return keras.layers.Add(name=f"{name}_add")([h, shortcut])
 
